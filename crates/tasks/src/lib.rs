@@ -10,6 +10,7 @@
 //! held-out [`Split`] by a hash of their prompt text, so evaluation never sees a
 //! training prompt.
 
+mod english;
 pub mod extract;
 pub mod families;
 mod problem;
@@ -20,7 +21,7 @@ mod verdict;
 pub use families::Family;
 pub use problem::{Problem, Solution, Spec};
 pub use split::{seed_for, Split};
-pub use trace::{slip_number, Trace};
+pub use trace::{slip_number, Trace, CORRECTION_CUES};
 pub use verdict::{Outcome, Verdict};
 
 /// The seeded random number generator every generator and solver takes.

@@ -1,0 +1,261 @@
+//! Batched generation with a KV cache: left-padded prompts, per-sequence rotary positions
+//! and seeded RNGs (so a sequence gets the same tokens alone or in a batch), temperature /
+//! top-k / top-p sampling, and the log-probability of every sampled token.
+
+use candle_core::{Device, Tensor};
+use rand::{Rng as _, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{special, KvCache, Result, TinyReasoner};
+
+/// Added to the attention score of a key a query must not see. Large but finite, so a
+/// row with nothing visible stays finite instead of turning into NaN.
+const MASKED: f32 = -1e9;
+
+/// How to pick tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplingParams {
+    /// 0 = greedy (argmax); otherwise logits are divided by it before sampling.
+    pub temperature: f32,
+    /// Keep only the k most likely tokens (0 = off).
+    pub top_k: usize,
+    /// Keep the smallest set of tokens whose probability reaches p (1.0 = off).
+    pub top_p: f32,
+    /// Stop after this many new tokens.
+    pub max_new_tokens: usize,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        // Plain sampling from the model's distribution: what RL needs for unbiased log-probs.
+        Self { temperature: 1.0, top_k: 0, top_p: 1.0, max_new_tokens: 512 }
+    }
+}
+
+/// Why a sequence stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model emitted the end token.
+    Stop,
+    /// It reached `max_new_tokens` (or the model's context).
+    Length,
+}
+
+/// One generated continuation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    /// The new tokens (the end token included when it was emitted).
+    pub tokens: Vec<u32>,
+    /// Log-probability of each new token under the model's untempered distribution
+    /// (temperature 1, no truncation): the quantity policy-gradient RL recomputes.
+    pub logprobs: Vec<f32>,
+    /// Why it stopped.
+    pub finish: FinishReason,
+}
+
+/// The attention mask and rotary positions of packed training rows.
+///
+/// `segments[b][i]` names the document token `i` of row `b` belongs to; a query sees only
+/// earlier-or-equal keys of its own document, and positions restart at 0 with every
+/// document. Returns the mask (batch, 1, seq, seq) and positions (batch, seq).
+pub fn causal_mask(segments: &[Vec<u32>], device: &Device) -> Result<(Tensor, Tensor)> {
+    let b = segments.len();
+    let t = segments.first().map_or(0, Vec::len);
+    let mut mask = vec![MASKED; b * t * t];
+    let mut positions = vec![0u32; b * t];
+    for (row, seg) in segments.iter().enumerate() {
+        let mut start = 0;
+        for q in 0..t {
+            if q > 0 && seg[q] != seg[q - 1] {
+                start = q;
+            }
+            positions[row * t + q] = (q - start) as u32;
+            for k in start..=q {
+                mask[(row * t + q) * t + k] = 0.0;
+            }
+        }
+    }
+    Ok((Tensor::from_vec(mask, (b, 1, t, t), device)?, Tensor::from_vec(positions, (b, t), device)?))
+}
+
+/// Continues every prompt; `seeds[i]` seeds the sampler of sequence `i`. Calls
+/// `on_token(i, token)` as each token is chosen (for streaming).
+pub fn generate(
+    model: &TinyReasoner,
+    prompts: &[Vec<u32>],
+    seeds: &[u64],
+    params: &SamplingParams,
+    mut on_token: impl FnMut(usize, u32),
+) -> Result<Vec<Generated>> {
+    let b = prompts.len();
+    if b == 0 {
+        return Ok(Vec::new());
+    }
+    let config = model.config();
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let max_new = params.max_new_tokens.min(config.max_seq_len.saturating_sub(longest));
+    let device = model.device();
+    let mut cache = KvCache::new(config.n_layers, b, config.n_kv_heads, config.head_dim(), longest + max_new, device)?;
+    let pads: Vec<usize> = prompts.iter().map(|p| longest - p.len()).collect();
+    let mut rngs: Vec<rand_chacha::ChaCha8Rng> =
+        seeds.iter().map(|&s| rand_chacha::ChaCha8Rng::seed_from_u64(s)).collect();
+
+    // Prefill: left-padded prompts; pads are invisible to everyone but themselves.
+    let mut tokens = Vec::with_capacity(b * longest);
+    let mut positions = Vec::with_capacity(b * longest);
+    let mut mask = vec![MASKED; b * longest * longest];
+    for (i, prompt) in prompts.iter().enumerate() {
+        tokens.extend(std::iter::repeat_n(special::PAD, pads[i]).chain(prompt.iter().copied()));
+        positions.extend((0..longest).map(|j| j.saturating_sub(pads[i]) as u32));
+        for q in 0..longest {
+            for k in 0..=q {
+                if k >= pads[i] || k == q {
+                    mask[(i * longest + q) * longest + k] = 0.0;
+                }
+            }
+        }
+    }
+    let tokens = Tensor::from_vec(tokens, (b, longest), device)?;
+    let positions = Tensor::from_vec(positions, (b, longest), device)?;
+    let mask = Tensor::from_vec(mask, (b, 1, longest, longest), device)?;
+    let logits = model.forward(&tokens, &positions, &mask, Some(&mut cache))?; // (b, longest, vocab)
+    let mut last = logits.narrow(1, longest - 1, 1)?.squeeze(1)?; // (b, vocab)
+
+    let mut out: Vec<Generated> =
+        (0..b).map(|_| Generated { tokens: Vec::new(), logprobs: Vec::new(), finish: FinishReason::Length }).collect();
+    let mut done = vec![false; b];
+    for _ in 0..max_new {
+        let rows: Vec<Vec<f32>> = last.to_vec2()?;
+        let mut next = vec![special::PAD; b];
+        for i in 0..b {
+            if done[i] {
+                continue;
+            }
+            let token = sample(&rows[i], params, &mut rngs[i]);
+            out[i].tokens.push(token);
+            out[i].logprobs.push(log_softmax_at(&rows[i], token as usize));
+            on_token(i, token);
+            if token == special::EOS {
+                done[i] = true;
+                out[i].finish = FinishReason::Stop;
+            }
+            next[i] = token;
+        }
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        // One step: every sequence feeds its new token (finished ones feed padding).
+        let keys = cache.len() + 1;
+        let positions: Vec<u32> = pads.iter().map(|&p| (cache.len() - p) as u32).collect();
+        let mut mask = vec![0.0f32; b * keys];
+        for (i, &p) in pads.iter().enumerate() {
+            mask[i * keys..i * keys + p].fill(MASKED);
+        }
+        let tokens = Tensor::from_vec(next, (b, 1), device)?;
+        let positions = Tensor::from_vec(positions, (b, 1), device)?;
+        let mask = Tensor::from_vec(mask, (b, 1, 1, keys), device)?;
+        last = model.forward(&tokens, &positions, &mask, Some(&mut cache))?.squeeze(1)?; // (b, vocab)
+    }
+    Ok(out)
+}
+
+/// `log softmax(logits)[index]`, computed stably.
+fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
+    logits[index] - max - sum.ln()
+}
+
+/// Picks a token from one row of logits. Padding and begin tokens are never produced.
+fn sample(logits: &[f32], params: &SamplingParams, rng: &mut rand_chacha::ChaCha8Rng) -> u32 {
+    let allowed = |i: usize| i as u32 != special::PAD && i as u32 != special::BOS;
+    if params.temperature <= 0.0 {
+        let mut best = 0;
+        for (i, &l) in logits.iter().enumerate() {
+            if allowed(i) && (l > logits[best] || !allowed(best)) {
+                best = i;
+            }
+        }
+        return best as u32;
+    }
+    let mut candidates: Vec<(usize, f32)> =
+        logits.iter().enumerate().filter(|&(i, _)| allowed(i)).map(|(i, &l)| (i, l / params.temperature)).collect();
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if params.top_k > 0 {
+        candidates.truncate(params.top_k);
+    }
+    let max = candidates[0].1;
+    let mut probs: Vec<f32> = candidates.iter().map(|&(_, l)| (l - max).exp()).collect();
+    let total: f32 = probs.iter().sum();
+    probs.iter_mut().for_each(|p| *p /= total);
+    if params.top_p < 1.0 {
+        let mut mass = 0.0;
+        let keep = probs.iter().position(|&p| {
+            mass += p;
+            mass >= params.top_p
+        });
+        let keep = keep.map_or(probs.len(), |k| k + 1);
+        probs.truncate(keep);
+        candidates.truncate(keep);
+    }
+    let total: f32 = probs.iter().sum();
+    let mut u = rng.random::<f32>() * total;
+    for (j, &p) in probs.iter().enumerate() {
+        if u < p {
+            return candidates[j].0 as u32;
+        }
+        u -= p;
+    }
+    candidates[candidates.len() - 1].0 as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_softmax_matches_the_definition() {
+        let logits = [1.0f32, 2.0, 3.0];
+        let z: f32 = logits.iter().map(|l| l.exp()).sum();
+        assert!((log_softmax_at(&logits, 2) - (3.0f32.exp() / z).ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn greedy_takes_the_argmax_and_never_padding() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut logits = vec![0.0f32; crate::BYTE_VOCAB_SIZE];
+        logits[special::PAD as usize] = 9.0;
+        logits[42] = 5.0;
+        let greedy = SamplingParams { temperature: 0.0, ..SamplingParams::default() };
+        assert_eq!(sample(&logits, &greedy, &mut rng), 42);
+    }
+
+    #[test]
+    fn top_k_one_is_greedy_and_top_p_truncates() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut logits = vec![0.0f32; crate::BYTE_VOCAB_SIZE];
+        logits[7] = 10.0;
+        logits[8] = 10.0;
+        let top1 = SamplingParams { top_k: 1, ..SamplingParams::default() };
+        let top_p = SamplingParams { top_p: 0.5, ..SamplingParams::default() };
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            assert_eq!(sample(&logits, &top1, &mut rng), 7);
+            seen.insert(sample(&logits, &top_p, &mut rng));
+        }
+        // 7 and 8 each hold ~49.7% of the mass: top-p 0.5 keeps exactly those two.
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![7, 8]);
+    }
+
+    #[test]
+    fn packed_documents_do_not_see_each_other() {
+        let (mask, positions) = causal_mask(&[vec![0, 0, 1, 1, 1]], &Device::Cpu).expect("mask");
+        assert_eq!(positions.to_vec2::<u32>().expect("positions"), vec![vec![0, 1, 0, 1, 2]]);
+        let m = mask.squeeze(0).and_then(|m| m.squeeze(0)).and_then(|m| m.to_vec2::<f32>()).expect("mask rows");
+        assert_eq!(m[1][0], 0.0);
+        assert_eq!(m[2][1], MASKED);
+        assert_eq!(m[4][2], 0.0);
+        assert_eq!(m[2][3], MASKED);
+    }
+}

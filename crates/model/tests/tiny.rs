@@ -1,0 +1,283 @@
+//! The tiny reasoner against an obviously-correct reference, its gradients, its
+//! generation and its files.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use ponder_model::{
+    causal_mask, generate, init_weights, save_weights, special, SamplingParams, TinyConfig, TinyReasoner,
+    BYTE_VOCAB_SIZE,
+};
+
+/// A small shape with grouped-query heads and an untied head, so every code path runs.
+fn small_config(tie: bool) -> TinyConfig {
+    TinyConfig {
+        vocab_size: BYTE_VOCAB_SIZE,
+        d_model: 32,
+        n_layers: 2,
+        n_heads: 4,
+        n_kv_heads: 2,
+        d_ff: 48,
+        max_seq_len: 64,
+        rope_theta: 10_000.0,
+        norm_eps: 1e-5,
+        tie_embeddings: tie,
+    }
+}
+
+/// The weights of a var map as plain vectors.
+fn plain_weights(varmap: &VarMap) -> HashMap<String, Vec<f32>> {
+    varmap
+        .data()
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().and_then(|t| t.to_vec1()).expect("f32 weights")))
+        .collect()
+}
+
+/// `w` (out, inp) times `x` (inp), with loops.
+fn matvec(w: &[f32], x: &[f32], out: usize) -> Vec<f32> {
+    let inp = x.len();
+    (0..out).map(|o| (0..inp).map(|i| w[o * inp + i] * x[i]).sum()).collect()
+}
+
+fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv = 1.0 / (ms + eps).sqrt();
+    x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
+}
+
+fn rope(head: &mut [f32], pos: usize, theta: f32) {
+    let hd = head.len();
+    let half = hd / 2;
+    for i in 0..half {
+        let angle = pos as f32 * theta.powf(-((2 * i) as f32) / hd as f32);
+        let (x1, x2) = (head[i], head[i + half]);
+        head[i] = x1 * angle.cos() - x2 * angle.sin();
+        head[i + half] = x2 * angle.cos() + x1 * angle.sin();
+    }
+}
+
+/// The forward pass written with loops over one sequence: the reference.
+fn reference_logits(w: &HashMap<String, Vec<f32>>, c: &TinyConfig, tokens: &[u32]) -> Vec<Vec<f32>> {
+    let (d, hd, t) = (c.d_model, c.head_dim(), tokens.len());
+    let eps = c.norm_eps as f32;
+    let mut x: Vec<Vec<f32>> = tokens.iter().map(|&tok| w["embed"][tok as usize * d..(tok as usize + 1) * d].to_vec()).collect();
+    for l in 0..c.n_layers {
+        let p = |n: &str| format!("blocks.{l}.{n}");
+        let normed: Vec<Vec<f32>> = x.iter().map(|v| rms_norm(v, &w[&p("attn_norm.weight")], eps)).collect();
+        let mut q: Vec<Vec<f32>> = normed.iter().map(|v| matvec(&w[&p("attn.wq")], v, c.n_heads * hd)).collect();
+        let mut k: Vec<Vec<f32>> = normed.iter().map(|v| matvec(&w[&p("attn.wk")], v, c.n_kv_heads * hd)).collect();
+        let v: Vec<Vec<f32>> = normed.iter().map(|v| matvec(&w[&p("attn.wv")], v, c.n_kv_heads * hd)).collect();
+        for pos in 0..t {
+            for h in 0..c.n_heads {
+                rope(&mut q[pos][h * hd..(h + 1) * hd], pos, c.rope_theta);
+            }
+            for h in 0..c.n_kv_heads {
+                rope(&mut k[pos][h * hd..(h + 1) * hd], pos, c.rope_theta);
+            }
+        }
+        let group = c.n_heads / c.n_kv_heads;
+        for pos in 0..t {
+            let mut out = vec![0.0f32; c.n_heads * hd];
+            for h in 0..c.n_heads {
+                let kh = h / group;
+                let scores: Vec<f32> = (0..=pos)
+                    .map(|j| (0..hd).map(|i| q[pos][h * hd + i] * k[j][kh * hd + i]).sum::<f32>() / (hd as f32).sqrt())
+                    .collect();
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+                let z: f32 = exps.iter().sum();
+                for (j, e) in exps.iter().enumerate() {
+                    for i in 0..hd {
+                        out[h * hd + i] += e / z * v[j][kh * hd + i];
+                    }
+                }
+            }
+            let o = matvec(&w[&p("attn.wo")], &out, d);
+            x[pos].iter_mut().zip(o).for_each(|(a, b)| *a += b);
+        }
+        for pos in 0..t {
+            let n = rms_norm(&x[pos], &w[&p("mlp_norm.weight")], eps);
+            let gate = matvec(&w[&p("mlp.gate")], &n, c.d_ff);
+            let up = matvec(&w[&p("mlp.up")], &n, c.d_ff);
+            let hidden: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+            let o = matvec(&w[&p("mlp.down")], &hidden, d);
+            x[pos].iter_mut().zip(o).for_each(|(a, b)| *a += b);
+        }
+    }
+    let head = if c.tie_embeddings { &w["embed"] } else { &w["head"] };
+    x.iter().map(|v| matvec(head, &rms_norm(v, &w["norm.weight"], eps), c.vocab_size)).collect()
+}
+
+fn full_pass(model: &TinyReasoner, tokens: &[u32]) -> Vec<Vec<f32>> {
+    let device = Device::Cpu;
+    let (mask, positions) = causal_mask(&[vec![0; tokens.len()]], &device).expect("mask");
+    let input = Tensor::new(tokens, &device).and_then(|t| t.unsqueeze(0)).expect("tokens");
+    let logits = model.forward(&input, &positions, &mask, None).expect("forward");
+    logits.squeeze(0).and_then(|l| l.to_vec2()).expect("logits")
+}
+
+#[test]
+fn forward_matches_the_loop_reference() {
+    for tie in [true, false] {
+        let config = small_config(tie);
+        let varmap = init_weights(&config, 7, &Device::Cpu).expect("init");
+        // Larger weights than the init, so attention is far from uniform.
+        for var in varmap.all_vars() {
+            let scaled = (var.as_tensor() * 10.0).expect("scale");
+            var.set(&scaled).expect("set");
+        }
+        let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+        let tokens: Vec<u32> = "How many r's in strawberry?".bytes().map(u32::from).collect();
+        let ours = full_pass(&model, &tokens);
+        let reference = reference_logits(&plain_weights(&varmap), &config, &tokens);
+        let mut worst = 0.0f32;
+        for (a, b) in ours.iter().flatten().zip(reference.iter().flatten()) {
+            worst = worst.max((a - b).abs() / (1.0 + b.abs()));
+        }
+        assert!(worst < 1e-4, "tie={tie}: logits differ by {worst}");
+    }
+}
+
+fn training_loss(model: &TinyReasoner, tokens: &[u32]) -> Tensor {
+    let device = model.device();
+    let n = tokens.len() - 1;
+    let (mask, positions) = causal_mask(&[vec![0; n]], device).expect("mask");
+    let input = Tensor::new(&tokens[..n], device).and_then(|t| t.unsqueeze(0)).expect("input");
+    let target = Tensor::new(&tokens[1..], device).expect("target");
+    let logits = model.forward(&input, &positions, &mask, None).expect("forward").squeeze(0).expect("squeeze");
+    candle_nn::loss::cross_entropy(&logits, &target).expect("loss")
+}
+
+#[test]
+fn every_parameter_receives_a_gradient() {
+    let config = small_config(false);
+    let varmap = init_weights(&config, 3, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let tokens: Vec<u32> = "<think>3 + 4 = 7</think>7".bytes().map(u32::from).collect();
+    let grads = training_loss(&model, &tokens).backward().expect("backward");
+    let data = varmap.data().lock().expect("lock");
+    assert_eq!(data.len(), 2 * 9 + 3, "parameter tensors");
+    for (name, var) in data.iter() {
+        let grad = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name} received no gradient"));
+        let norm = grad.sqr().and_then(|g| g.sum_all()).and_then(|s| s.to_scalar::<f32>()).expect("norm");
+        assert!(norm > 0.0, "{name} has an all-zero gradient");
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences_in_f64() {
+    let config = small_config(false);
+    let device = Device::Cpu;
+    let varmap32 = init_weights(&config, 5, &device).expect("init");
+    let varmap = VarMap::new();
+    for (name, var) in varmap32.data().lock().expect("lock").iter() {
+        let t = (var.as_tensor() * 10.0).and_then(|t| t.to_dtype(DType::F64)).expect("f64");
+        varmap.data().lock().expect("lock").insert(name.clone(), Var::from_tensor(&t).expect("var"));
+    }
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F64, &device)).expect("model");
+    let tokens: Vec<u32> = "count: a, b, c".bytes().map(u32::from).collect();
+    let loss = |m: &TinyReasoner| training_loss(m, &tokens).to_scalar::<f64>().expect("scalar");
+    let grads = training_loss(&model, &tokens).backward().expect("backward");
+    let data = varmap.data().lock().expect("lock");
+    for name in ["embed", "blocks.0.attn.wq", "blocks.1.attn.wk", "blocks.0.attn_norm.weight", "blocks.1.mlp.gate", "norm.weight", "head"] {
+        let var = &data[name];
+        let analytic = grads.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec");
+        let original = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f64>()).expect("vec");
+        // The largest-gradient entries, where the comparison means most.
+        let mut order: Vec<usize> = (0..original.len()).collect();
+        order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
+        for &i in order.iter().take(3) {
+            let eps = 1e-6;
+            let nudge = |delta: f64| {
+                let mut values = original.clone();
+                values[i] += delta;
+                let t = Tensor::from_vec(values, var.shape(), &device).expect("tensor");
+                var.set(&t).expect("set");
+                loss(&model)
+            };
+            let numeric = (nudge(eps) - nudge(-eps)) / (2.0 * eps);
+            nudge(0.0);
+            let rel = (numeric - analytic[i]).abs() / (numeric.abs() + analytic[i].abs()).max(1e-8);
+            assert!(rel < 1e-4, "{name}[{i}]: analytic {} vs numeric {numeric}", analytic[i]);
+        }
+    }
+}
+
+#[test]
+fn a_batch_generates_what_each_sequence_generates_alone() {
+    let config = small_config(true);
+    let varmap = init_weights(&config, 11, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let prompts: Vec<Vec<u32>> = ["a", "How many?", "Decode: oyfjdnisdr rtq"]
+        .iter()
+        .map(|p| std::iter::once(special::BOS).chain(p.bytes().map(u32::from)).collect())
+        .collect();
+    let seeds = [1u64, 2, 3];
+    for temperature in [0.0, 1.0] {
+        let params = SamplingParams { temperature, max_new_tokens: 20, ..SamplingParams::default() };
+        let batch = generate(&model, &prompts, &seeds, &params, |_, _| {}).expect("batch");
+        for (i, prompt) in prompts.iter().enumerate() {
+            let alone = generate(&model, std::slice::from_ref(prompt), &seeds[i..=i], &params, |_, _| {}).expect("alone");
+            assert_eq!(batch[i].tokens, alone[0].tokens, "sequence {i} at temperature {temperature}");
+            for (a, b) in batch[i].logprobs.iter().zip(&alone[0].logprobs) {
+                assert!((a - b).abs() < 1e-4);
+            }
+            assert_eq!(batch[i].tokens.len(), batch[i].logprobs.len());
+        }
+    }
+}
+
+#[test]
+fn cached_decoding_matches_the_full_pass() {
+    let config = small_config(true);
+    let varmap = init_weights(&config, 13, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let prompt: Vec<u32> = "abc".bytes().map(u32::from).collect();
+    let params = SamplingParams { temperature: 0.0, max_new_tokens: 10, ..SamplingParams::default() };
+    let out = generate(&model, std::slice::from_ref(&prompt), &[0], &params, |_, _| {}).expect("generate");
+    // Greedy decoding with the cache must pick the argmax of a full pass at every step.
+    let mut seq = prompt.clone();
+    for (step, &token) in out[0].tokens.iter().enumerate() {
+        let logits = full_pass(&model, &seq);
+        let row = logits.last().expect("row");
+        let best = (0..row.len()).filter(|&i| i as u32 != special::PAD && i as u32 != special::BOS).max_by(|&a, &b| row[a].total_cmp(&row[b])).expect("best");
+        assert_eq!(token, best as u32, "step {step}");
+        seq.push(token);
+    }
+}
+
+#[test]
+fn saved_weights_load_back_identically() {
+    let config = small_config(false);
+    let varmap = init_weights(&config, 17, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let dir = tempfile::tempdir().expect("tempdir");
+    save_weights(dir.path(), &config, &varmap).expect("save");
+    let loaded = TinyReasoner::load(dir.path(), &Device::Cpu).expect("load");
+    assert_eq!(loaded.config(), &config);
+    let tokens: Vec<u32> = "round trip".bytes().map(u32::from).collect();
+    assert_eq!(full_pass(&model, &tokens), full_pass(&loaded, &tokens));
+    // A truncated weights file is a clear error, not a panic.
+    let weights = dir.path().join(ponder_model::WEIGHTS_FILE);
+    let bytes = std::fs::read(&weights).expect("read");
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).expect("truncate");
+    let err = TinyReasoner::load(dir.path(), &Device::Cpu).err().expect("must fail");
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn presets_have_the_advertised_sizes() {
+    use ponder_model::Preset;
+    let n = |p| TinyConfig::preset(p).param_count();
+    assert!((400_000..700_000).contains(&n(Preset::Nano)), "{}", n(Preset::Nano));
+    assert!((3_000_000..4_000_000).contains(&n(Preset::Micro)), "{}", n(Preset::Micro));
+    assert!((20_000_000..32_000_000).contains(&n(Preset::Small)), "{}", n(Preset::Small));
+    let config = TinyConfig::preset(Preset::Micro);
+    let varmap = init_weights(&config, 0, &Device::Cpu).expect("init");
+    let counted: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+    assert_eq!(counted, config.param_count());
+}
