@@ -1,6 +1,11 @@
 //! `ponder`: reasoning models that think before they answer — tasks, training, test-time
 //! compute and serving, from one command line.
 
+mod ask_cmd;
+mod demo_cmd;
+mod eval_cmd;
+mod model_path;
+mod pretrain_cmd;
 mod tasks_cmd;
 
 use clap::{Parser, Subcommand};
@@ -15,12 +20,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Pretrain the tiny reasoner, show it thinking, and print its accuracy table (runs/demo).
+    Demo(demo_cmd::DemoArgs),
+    /// Pretrain a tiny reasoner from scratch on solver traces (or resume a killed run).
+    Pretrain(pretrain_cmd::PretrainArgs),
+    /// Held-out accuracy per family and level: pass@1 (greedy, sampled), pass@k, thinking length.
+    Eval(eval_cmd::EvalArgs),
+    /// Ask a trained model a question; its thinking streams dimmed, then the answer.
+    Ask(ask_cmd::AskArgs),
     /// Verifiable reasoning tasks: list families, show problems with solver traces, verify answers.
     Tasks(tasks_cmd::TasksArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Demo(args) => demo_cmd::run(args),
+        Command::Pretrain(args) => pretrain_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Ask(args) => ask_cmd::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),
     }
 }

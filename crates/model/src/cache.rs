@@ -15,7 +15,14 @@ pub struct KvCache {
 
 impl KvCache {
     /// An empty cache for `batch` sequences of up to `capacity` tokens each.
-    pub fn new(layers: usize, batch: usize, kv_heads: usize, head_dim: usize, capacity: usize, device: &Device) -> Result<Self> {
+    pub fn new(
+        layers: usize,
+        batch: usize,
+        kv_heads: usize,
+        head_dim: usize,
+        capacity: usize,
+        device: &Device,
+    ) -> Result<Self> {
         let zeros = || Tensor::zeros((batch, kv_heads, capacity, head_dim), DType::F32, device);
         Ok(Self {
             keys: (0..layers).map(|_| zeros()).collect::<candle_core::Result<_>>()?,

@@ -155,7 +155,8 @@ pub fn generate(
         let tokens = Tensor::from_vec(next, (b, 1), device)?;
         let positions = Tensor::from_vec(positions, (b, 1), device)?;
         let mask = Tensor::from_vec(mask, (b, 1, 1, keys), device)?;
-        last = model.forward(&tokens, &positions, &mask, Some(&mut cache))?.squeeze(1)?; // (b, vocab)
+        last = model.forward(&tokens, &positions, &mask, Some(&mut cache))?.squeeze(1)?;
+        // (b, vocab)
     }
     Ok(out)
 }

@@ -194,10 +194,17 @@ impl Attention {
     }
 
     /// `x`: (batch, seq, d); `mask`: (batch, 1, seq, keys) additive; returns (batch, seq, d).
-    fn forward(&self, x: &Tensor, rope: (&Tensor, &Tensor), mask: &Tensor, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        rope: (&Tensor, &Tensor),
+        mask: &Tensor,
+        cache: Option<(&mut KvCache, usize)>,
+    ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
-            Ok(linear(x, w)?.reshape((b, t, n, self.head_dim))?.transpose(1, 2)?.contiguous()?) // (b, n, t, hd)
+            Ok(linear(x, w)?.reshape((b, t, n, self.head_dim))?.transpose(1, 2)?.contiguous()?)
+            // (b, n, t, hd)
         };
         let q = rotate(&heads(&self.wq, self.n_heads)?, rope.0, rope.1)?;
         let k = rotate(&heads(&self.wk, self.n_kv_heads)?, rope.0, rope.1)?;
@@ -279,7 +286,8 @@ impl TinyReasoner {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let head = if config.tie_embeddings { None } else { Some(vb.get((config.vocab_size, config.d_model), "head")?) };
+        let head =
+            if config.tie_embeddings { None } else { Some(vb.get((config.vocab_size, config.d_model), "head")?) };
         let (cos, sin) = rope_tables(&config, vb.dtype(), vb.device())?;
         Ok(Self {
             embed: vb.get((config.vocab_size, config.d_model), "embed")?,
@@ -311,7 +319,13 @@ impl TinyReasoner {
     /// * `cache`: the KV cache to read and extend, or `None` for a full-sequence pass.
     ///
     /// Returns (batch, seq, vocab) logits.
-    pub fn forward(&self, tokens: &Tensor, positions: &Tensor, mask: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        mut cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
         let (b, t) = tokens.dims2()?;
         let max = self.config.max_seq_len;
         let flat_positions = positions.flatten_all()?;
@@ -430,7 +444,8 @@ pub fn save_weights(dir: &Path, config: &TinyConfig, varmap: &VarMap) -> Result<
         .collect();
     let weights = dir.join(WEIGHTS_FILE);
     let tmp = dir.join(format!("{WEIGHTS_FILE}.tmp"));
-    candle_core::safetensors::save(&tensors, &tmp).map_err(|e| Error::Save { path: tmp.clone(), why: e.to_string() })?;
+    candle_core::safetensors::save(&tensors, &tmp)
+        .map_err(|e| Error::Save { path: tmp.clone(), why: e.to_string() })?;
     std::fs::rename(&tmp, &weights).map_err(|e| Error::Save { path: weights.clone(), why: e.to_string() })?;
     let json = serde_json::to_string_pretty(config).map_err(|e| Error::Config(e.to_string()))?;
     crate::write_atomically(&dir.join(CONFIG_FILE), json.as_bytes())

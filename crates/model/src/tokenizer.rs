@@ -43,6 +43,27 @@ impl ByteTokenizer {
         out
     }
 
+    /// The tokens a prompt is given to the tiny reasoner as: begin token, the text, a
+    /// newline. The model's completion (`<think>` …) follows directly.
+    pub fn encode_prompt(&self, prompt: &str) -> Vec<u32> {
+        let mut tokens = vec![special::BOS];
+        tokens.extend(self.encode(prompt));
+        tokens.push(u32::from(b'\n'));
+        tokens
+    }
+
+    /// A whole training document: the prompt as in [`Self::encode_prompt`], then the
+    /// completion and the end token. Returns the tokens and, per token, whether it is part
+    /// of the completion (the model is trained to predict those, not the prompt).
+    pub fn encode_document(&self, prompt: &str, completion: &str) -> (Vec<u32>, Vec<bool>) {
+        let mut tokens = self.encode_prompt(prompt);
+        let prompt_len = tokens.len();
+        tokens.extend(self.encode(completion));
+        tokens.push(special::EOS);
+        let in_completion = (0..tokens.len()).map(|i| i >= prompt_len).collect();
+        (tokens, in_completion)
+    }
+
     /// The text of `tokens`: thinking tags written out, BOS / EOS / PAD dropped, invalid
     /// UTF-8 (a model can emit any byte) replaced by U+FFFD.
     pub fn decode(&self, tokens: &[u32]) -> String {
@@ -92,5 +113,8 @@ mod tests {
         assert_eq!(t.decode(&ids), text);
         assert_eq!(t.encode("ab"), vec![97, 98]);
         assert_eq!(t.decode(&[special::BOS, 104, 105, special::EOS, special::PAD]), "hi");
+        let (doc, completion) = t.encode_document("Q", "<think>x</think>1");
+        assert_eq!(doc, vec![special::BOS, 81, 10, special::THINK, 120, special::END_THINK, 49, special::EOS]);
+        assert_eq!(completion, vec![false, false, false, true, true, true, true, true]);
     }
 }

@@ -64,7 +64,8 @@ fn rope(head: &mut [f32], pos: usize, theta: f32) {
 fn reference_logits(w: &HashMap<String, Vec<f32>>, c: &TinyConfig, tokens: &[u32]) -> Vec<Vec<f32>> {
     let (d, hd, t) = (c.d_model, c.head_dim(), tokens.len());
     let eps = c.norm_eps as f32;
-    let mut x: Vec<Vec<f32>> = tokens.iter().map(|&tok| w["embed"][tok as usize * d..(tok as usize + 1) * d].to_vec()).collect();
+    let mut x: Vec<Vec<f32>> =
+        tokens.iter().map(|&tok| w["embed"][tok as usize * d..(tok as usize + 1) * d].to_vec()).collect();
     for l in 0..c.n_layers {
         let p = |n: &str| format!("blocks.{l}.{n}");
         let normed: Vec<Vec<f32>> = x.iter().map(|v| rms_norm(v, &w[&p("attn_norm.weight")], eps)).collect();
@@ -130,7 +131,8 @@ fn forward_matches_the_loop_reference() {
             let scaled = (var.as_tensor() * 10.0).expect("scale");
             var.set(&scaled).expect("set");
         }
-        let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+        let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))
+            .expect("model");
         let tokens: Vec<u32> = "How many r's in strawberry?".bytes().map(u32::from).collect();
         let ours = full_pass(&model, &tokens);
         let reference = reference_logits(&plain_weights(&varmap), &config, &tokens);
@@ -183,9 +185,18 @@ fn gradients_match_finite_differences_in_f64() {
     let loss = |m: &TinyReasoner| training_loss(m, &tokens).to_scalar::<f64>().expect("scalar");
     let grads = training_loss(&model, &tokens).backward().expect("backward");
     let data = varmap.data().lock().expect("lock");
-    for name in ["embed", "blocks.0.attn.wq", "blocks.1.attn.wk", "blocks.0.attn_norm.weight", "blocks.1.mlp.gate", "norm.weight", "head"] {
+    for name in [
+        "embed",
+        "blocks.0.attn.wq",
+        "blocks.1.attn.wk",
+        "blocks.0.attn_norm.weight",
+        "blocks.1.mlp.gate",
+        "norm.weight",
+        "head",
+    ] {
         let var = &data[name];
-        let analytic = grads.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec");
+        let analytic =
+            grads.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec");
         let original = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f64>()).expect("vec");
         // The largest-gradient entries, where the comparison means most.
         let mut order: Vec<usize> = (0..original.len()).collect();
@@ -221,7 +232,8 @@ fn a_batch_generates_what_each_sequence_generates_alone() {
         let params = SamplingParams { temperature, max_new_tokens: 20, ..SamplingParams::default() };
         let batch = generate(&model, &prompts, &seeds, &params, |_, _| {}).expect("batch");
         for (i, prompt) in prompts.iter().enumerate() {
-            let alone = generate(&model, std::slice::from_ref(prompt), &seeds[i..=i], &params, |_, _| {}).expect("alone");
+            let alone =
+                generate(&model, std::slice::from_ref(prompt), &seeds[i..=i], &params, |_, _| {}).expect("alone");
             assert_eq!(batch[i].tokens, alone[0].tokens, "sequence {i} at temperature {temperature}");
             for (a, b) in batch[i].logprobs.iter().zip(&alone[0].logprobs) {
                 assert!((a - b).abs() < 1e-4);
@@ -244,7 +256,10 @@ fn cached_decoding_matches_the_full_pass() {
     for (step, &token) in out[0].tokens.iter().enumerate() {
         let logits = full_pass(&model, &seq);
         let row = logits.last().expect("row");
-        let best = (0..row.len()).filter(|&i| i as u32 != special::PAD && i as u32 != special::BOS).max_by(|&a, &b| row[a].total_cmp(&row[b])).expect("best");
+        let best = (0..row.len())
+            .filter(|&i| i as u32 != special::PAD && i as u32 != special::BOS)
+            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+            .expect("best");
         assert_eq!(token, best as u32, "step {step}");
         seq.push(token);
     }
@@ -254,7 +269,8 @@ fn cached_decoding_matches_the_full_pass() {
 fn saved_weights_load_back_identically() {
     let config = small_config(false);
     let varmap = init_weights(&config, 17, &Device::Cpu).expect("init");
-    let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let model =
+        TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
     let dir = tempfile::tempdir().expect("tempdir");
     save_weights(dir.path(), &config, &varmap).expect("save");
     let loaded = TinyReasoner::load(dir.path(), &Device::Cpu).expect("load");

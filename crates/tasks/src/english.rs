@@ -2,9 +2,8 @@
 
 /// The plural of a regular noun: "bags", "boxes", "benches", "cherries".
 pub fn plural(noun: &str) -> String {
-    let ends_consonant_y = noun.ends_with('y')
-        && noun.len() > 1
-        && !noun[..noun.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
+    let ends_consonant_y =
+        noun.ends_with('y') && noun.len() > 1 && !noun[..noun.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
     if ends_consonant_y {
         format!("{}ies", &noun[..noun.len() - 1])
     } else if noun.ends_with(['s', 'x', 'z']) || noun.ends_with("ch") || noun.ends_with("sh") {

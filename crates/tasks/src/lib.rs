@@ -20,7 +20,7 @@ mod verdict;
 
 pub use families::Family;
 pub use problem::{Problem, Solution, Spec};
-pub use split::{seed_for, Split};
+pub use split::{fnv1a, seed_for, Split};
 pub use trace::{slip_number, Trace, CORRECTION_CUES};
 pub use verdict::{Outcome, Verdict};
 

@@ -80,7 +80,8 @@ pub fn slip_number(rng: &mut Rng, correct: i64) -> i64 {
             None
         }
     };
-    let candidates = [correct + 1, correct - 1, correct + 10, correct - 10, correct + 2, swapped.unwrap_or(correct + 1)];
+    let candidates =
+        [correct + 1, correct - 1, correct + 10, correct - 10, correct + 2, swapped.unwrap_or(correct + 1)];
     loop {
         let v = candidates[rng.random_range(0..candidates.len())];
         if v != correct && (correct < 0 || v >= 0) {

@@ -73,12 +73,14 @@ fn mistakes_are_always_corrected_before_the_answer() {
         assert!(solution.mistakes > 0, "{} made no mistake at rate 1", problem.id);
         let completion = solution.completion();
         assert!(problem.verify(&completion).is_correct(), "{}\n{completion}", problem.id);
-        let corrections = solution
-            .thinking
-            .lines()
-            .filter(|line| CORRECTION_CUES.iter().any(|cue| line.starts_with(cue)))
-            .count();
-        assert!(corrections >= solution.mistakes as usize, "{}: {} mistakes, {corrections} corrections", problem.id, solution.mistakes);
+        let corrections =
+            solution.thinking.lines().filter(|line| CORRECTION_CUES.iter().any(|cue| line.starts_with(cue))).count();
+        assert!(
+            corrections >= solution.mistakes as usize,
+            "{}: {} mistakes, {corrections} corrections",
+            problem.id,
+            solution.mistakes
+        );
         // The thinking does not end on a correction cue: the right step follows it.
         let last = solution.thinking.lines().last().unwrap_or_default();
         assert!(!CORRECTION_CUES.iter().any(|cue| last.starts_with(cue)), "{}", problem.id);
@@ -97,7 +99,11 @@ fn perturbed_and_missing_answers_are_rejected() {
             // A perturbation can by chance be another valid answer (e.g. another countdown
             // expression); then it must really be valid, which the family tests check.
             if verdict.is_correct() {
-                assert!(matches!(problem.family(), Family::Countdown), "{}: {wrong:?} accepted for {right:?}", problem.id);
+                assert!(
+                    matches!(problem.family(), Family::Countdown),
+                    "{}: {wrong:?} accepted for {right:?}",
+                    problem.id
+                );
             }
         }
         assert_eq!(problem.verify(&format!("<think>{right}")).outcome, Outcome::Unparsable, "{}", problem.id);

@@ -114,8 +114,18 @@ struct Frame {
 const COLLECTOR: Frame = Frame {
     counts_groups: false,
     start: &["{n} has {a} {t}.", "{n} starts the day with {a} {t}.", "There are {a} {t} in {n}'s bag."],
-    gain: &["Then {n} buys {b} more {t}.", "{o} gives {n} {b} {t}.", "{n} finds {b} more {t}.", "Later {n} gets {b} more {t}."],
-    loss: &["{n} gives {b} {t} to {o}.", "{n} loses {b} {t} on the way home.", "{n} uses {b} of the {t}.", "{o} borrows {b} {t} and keeps them."],
+    gain: &[
+        "Then {n} buys {b} more {t}.",
+        "{o} gives {n} {b} {t}.",
+        "{n} finds {b} more {t}.",
+        "Later {n} gets {b} more {t}.",
+    ],
+    loss: &[
+        "{n} gives {b} {t} to {o}.",
+        "{n} loses {b} {t} on the way home.",
+        "{n} uses {b} of the {t}.",
+        "{o} borrows {b} {t} and keeps them.",
+    ],
     scale: &["By the end of the week {n} has {b} times as many {t}.", "{n}'s pile of {t} grows to {b} times its size."],
     packs: &["{n} buys {b} packs with {c} {t} in each.", "{o} gives {n} {b} {gs}, each holding {c} {t}."],
     share: "{n} puts all the {t} into {b} {gs}, the same number in each.",
@@ -128,15 +138,48 @@ const COLLECTOR: Frame = Frame {
     ask_items: "How many {t} does {n} have now?",
     ask_group: "How many {t} are in each {g}?",
     ask_measure: "How many dollars from the sale does {n} have now?",
-    things: &["apples", "marbles", "stickers", "stamps", "cookies", "pencils", "books", "shells", "cards", "beads", "eggs", "candies", "coins", "crayons", "buttons", "balloons", "muffins", "toy cars", "seashells", "postcards"],
+    things: &[
+        "apples",
+        "marbles",
+        "stickers",
+        "stamps",
+        "cookies",
+        "pencils",
+        "books",
+        "shells",
+        "cards",
+        "beads",
+        "eggs",
+        "candies",
+        "coins",
+        "crayons",
+        "buttons",
+        "balloons",
+        "muffins",
+        "toy cars",
+        "seashells",
+        "postcards",
+    ],
     groups: &["box", "bag", "jar", "basket", "tray", "envelope"],
 };
 
 const SHOP: Frame = Frame {
     counts_groups: true,
-    start: &["A shop sold {a} {gs} of {t} in the morning.", "A market stall sold {a} {gs} of {t} before noon.", "On Monday a grocer sold {a} {gs} of {t}."],
-    gain: &["It sold {b} more {gs} in the afternoon.", "In the evening it sold another {b} {gs}.", "A restaurant then bought {b} {gs} as well."],
-    loss: &["Customers brought back {b} of the {gs}.", "{b} of the sold {gs} were returned the next day.", "{b} {gs} were refunded because they were damaged."],
+    start: &[
+        "A shop sold {a} {gs} of {t} in the morning.",
+        "A market stall sold {a} {gs} of {t} before noon.",
+        "On Monday a grocer sold {a} {gs} of {t}.",
+    ],
+    gain: &[
+        "It sold {b} more {gs} in the afternoon.",
+        "In the evening it sold another {b} {gs}.",
+        "A restaurant then bought {b} {gs} as well.",
+    ],
+    loss: &[
+        "Customers brought back {b} of the {gs}.",
+        "{b} of the sold {gs} were returned the next day.",
+        "{b} {gs} were refunded because they were damaged.",
+    ],
     scale: &["On Tuesday it sold {b} times as many {gs} as that."],
     packs: &["A hotel ordered {b} crates with {c} {gs} in each."],
     share: "The {gs} sold were delivered on {b} trucks, each carrying the same number.",
@@ -149,16 +192,38 @@ const SHOP: Frame = Frame {
     ask_items: "How many {gs} of {t} did the shop sell in the end?",
     ask_group: "How many {gs} did each truck carry?",
     ask_measure: "How many {m} is that in total?",
-    things: &["potatoes", "rice", "flour", "sugar", "onions", "carrots", "oranges", "coffee beans", "lentils", "tomatoes"],
+    things: &[
+        "potatoes",
+        "rice",
+        "flour",
+        "sugar",
+        "onions",
+        "carrots",
+        "oranges",
+        "coffee beans",
+        "lentils",
+        "tomatoes",
+    ],
     groups: &["bag", "sack", "box", "crate"],
 };
 
 const FARM: Frame = Frame {
     counts_groups: false,
-    start: &["A farmer collects {a} {t} on Monday.", "{n} picks {a} {t} on the farm.", "A farm has {a} {t} in the barn."],
+    start: &[
+        "A farmer collects {a} {t} on Monday.",
+        "{n} picks {a} {t} on the farm.",
+        "A farm has {a} {t} in the barn.",
+    ],
     gain: &["The next day {b} more {t} are collected.", "{n} adds {b} {t} from the field.", "{o} brings {b} more {t}."],
-    loss: &["{b} of the {t} are spoiled and thrown away.", "{n} gives {b} {t} to {o}.", "{b} {t} are eaten by the family."],
-    scale: &["By Friday there are {b} times as many {t}.", "After a good harvest the number of {t} is {b} times as large."],
+    loss: &[
+        "{b} of the {t} are spoiled and thrown away.",
+        "{n} gives {b} {t} to {o}.",
+        "{b} {t} are eaten by the family.",
+    ],
+    scale: &[
+        "By Friday there are {b} times as many {t}.",
+        "After a good harvest the number of {t} is {b} times as large.",
+    ],
     packs: &["{o} brings {b} {gs} with {c} {t} in each."],
     share: "The {t} are packed into {b} {gs} with the same number in each.",
     group_gain: "Then {b} more {t} are added to each {g}.",
@@ -180,9 +245,9 @@ const FARM: Frame = Frame {
 const FRAMES: [&Frame; 3] = [&COLLECTOR, &SHOP, &FARM];
 
 const NAMES: &[&str] = &[
-    "Ava", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jack", "Kira", "Leo", "Maya",
-    "Noah", "Olivia", "Priya", "Quinn", "Ravi", "Sofia", "Tom", "Uma", "Victor", "Wen", "Yusuf", "Zoe", "Amir",
-    "Lena", "Omar", "Nina", "Sam",
+    "Ava", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jack", "Kira", "Leo", "Maya", "Noah",
+    "Olivia", "Priya", "Quinn", "Ravi", "Sofia", "Tom", "Uma", "Victor", "Wen", "Yusuf", "Zoe", "Amir", "Lena", "Omar",
+    "Nina", "Sam",
 ];
 
 const DISTRACTORS: &[&str] = &[
@@ -250,7 +315,8 @@ impl Word {
 
 impl Task for Word {
     const LEVELS: u8 = 6;
-    const ANSWER_FORMAT: &'static str = "an integer, e.g. `322` (units and words around it are ignored; the last number counts)";
+    const ANSWER_FORMAT: &'static str =
+        "an integer, e.g. `322` (units and words around it are ignored; the last number counts)";
 
     fn level_description(difficulty: u8) -> String {
         let distractors = if difficulty >= 4 { ", with distractors" } else { "" };
@@ -352,13 +418,25 @@ impl Task for Word {
                     0 | 1 if q > 2 => {
                         let b = rng.random_range(1..q);
                         story.push(cast.fill(frame.group_loss, b, 0));
-                        steps.push(Word::compute(&format!("Each {} after taking some out", cast.group), q, Op::Sub, b, &unit));
+                        steps.push(Word::compute(
+                            &format!("Each {} after taking some out", cast.group),
+                            q,
+                            Op::Sub,
+                            b,
+                            &unit,
+                        ));
                         q -= b;
                         ops_left -= 1;
                     }
                     2 | 3 if frame.combine.is_some() => {
                         story.push(cast.fill(frame.combine.unwrap_or_default(), small, 0));
-                        steps.push(Word::compute(&format!("In {small} {}", plural(cast.group)), q, Op::Mul, small, &unit));
+                        steps.push(Word::compute(
+                            &format!("In {small} {}", plural(cast.group)),
+                            q,
+                            Op::Mul,
+                            small,
+                            &unit,
+                        ));
                         q *= small;
                         phase = Phase::Items;
                         ops_left -= 1;
@@ -366,7 +444,13 @@ impl Task for Word {
                     _ => {
                         let b = rng.random_range(1..=top.min(20));
                         story.push(cast.fill(frame.group_gain, b, 0));
-                        steps.push(Word::compute(&format!("Each {} after adding more", cast.group), q, Op::Add, b, &unit));
+                        steps.push(Word::compute(
+                            &format!("Each {} after adding more", cast.group),
+                            q,
+                            Op::Add,
+                            b,
+                            &unit,
+                        ));
                         q += b;
                         ops_left -= 1;
                     }

@@ -1,0 +1,63 @@
+//! `ponder ask`: one question to a trained model, thinking streamed dimmed, then the answer.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use candle_core::Device;
+use clap::Args;
+use ponder_model::{SamplingParams, TinyReasoner};
+use ponder_think::complete_tiny;
+
+use crate::model_path::model_dir;
+
+/// Arguments of `ponder ask`.
+#[derive(Args)]
+pub struct AskArgs {
+    /// The question.
+    question: String,
+    /// A run folder or model folder (default: the demo's model).
+    #[arg(long, default_value = "runs/demo")]
+    model: PathBuf,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Most new tokens.
+    #[arg(long, default_value_t = 768)]
+    max_tokens: usize,
+    /// Sampler seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Runs `ponder ask`.
+pub fn run(args: AskArgs) -> anyhow::Result<()> {
+    let model = TinyReasoner::load(&model_dir(&args.model)?, &Device::Cpu)?;
+    let params =
+        SamplingParams { temperature: args.temperature, max_new_tokens: args.max_tokens, ..SamplingParams::default() };
+    let color = std::io::stdout().is_terminal();
+    let (dim, reset) = if color { ("\x1b[2m", "\x1b[0m") } else { ("", "") };
+    let mut out = std::io::stdout().lock();
+    let mut thinking = false;
+    let completions = complete_tiny(&model, &[args.question.clone()], &[args.seed], &params, |_, bytes| {
+        // Thinking text is dimmed; the tags switch the style.
+        if bytes == b"<think>" {
+            thinking = true;
+            let _ = write!(out, "{dim}<think>");
+        } else if bytes == b"</think>" {
+            thinking = false;
+            let _ = write!(out, "</think>{reset}");
+        } else {
+            let _ = out.write_all(bytes);
+        }
+        let _ = out.flush();
+    })?;
+    if thinking {
+        let _ = write!(out, "{reset}");
+    }
+    writeln!(out)?;
+    let completion = &completions[0];
+    if completion.answer().is_none() {
+        eprintln!("(no answer: the thinking block never closed within {} tokens)", args.max_tokens);
+    }
+    Ok(())
+}

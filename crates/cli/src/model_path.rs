@@ -1,0 +1,33 @@
+//! Finding a model from what the user typed: a run folder or a model folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use ponder_model::CONFIG_FILE;
+
+/// The model folder (config.json + model.safetensors) for `path`: the folder itself, or
+/// its `model/` when `path` is a run folder.
+pub fn model_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    for candidate in [path.join("model"), path.to_path_buf()] {
+        if candidate.join(CONFIG_FILE).is_file() {
+            return Ok(candidate);
+        }
+    }
+    if !path.exists() {
+        bail!(
+            "{} does not exist: train one first (`ponder demo` or `ponder pretrain --out {}`)",
+            path.display(),
+            path.display()
+        );
+    }
+    bail!("{} is not a model: expected config.json and model.safetensors in it or in its model/ folder", path.display())
+}
+
+/// Parses a comma-separated family list ("word,count"); empty means all six.
+pub fn families(list: &[ponder_tasks::Family]) -> Vec<ponder_tasks::Family> {
+    if list.is_empty() {
+        ponder_tasks::Family::ALL.to_vec()
+    } else {
+        list.to_vec()
+    }
+}

@@ -1,0 +1,81 @@
+//! `ponder pretrain`: train the tiny reasoner from scratch on solver traces.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ponder_model::Preset;
+use ponder_tasks::Family;
+use ponder_train::{pretrain, PretrainConfig};
+
+/// Arguments of `ponder pretrain`.
+#[derive(Args)]
+pub struct PretrainArgs {
+    /// Run folder to create (checkpoints, log.jsonl, model/).
+    #[arg(long, default_value = "runs/base")]
+    out: PathBuf,
+    /// Continue the run in this folder from its last checkpoint (after a crash or kill).
+    #[arg(long, conflicts_with = "out")]
+    resume: Option<PathBuf>,
+    /// Model size: nano (~0.5M), micro (~3.5M) or small (~27M parameters).
+    #[arg(long, default_value = "micro")]
+    preset: Preset,
+    /// Time budget in minutes (the step count is fixed after a few timed steps).
+    #[arg(long, conflicts_with = "steps")]
+    minutes: Option<f64>,
+    /// Number of optimizer steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Train only on these families (comma-separated; default: all six).
+    #[arg(long, value_delimiter = ',')]
+    families: Vec<Family>,
+    /// Seed of the initial weights and the data stream.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Rows per batch.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Probability that a trace step contains a corrected mistake.
+    #[arg(long)]
+    mistake_rate: Option<f64>,
+}
+
+/// Runs `ponder pretrain`.
+pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
+    let outcome = if let Some(dir) = &args.resume {
+        println!("resuming {}", dir.display());
+        pretrain(dir, None, true, None)?
+    } else {
+        let mut config = PretrainConfig::for_preset(args.preset);
+        config.seed = args.seed;
+        config.steps = args.steps;
+        config.minutes = if args.steps.is_some() { None } else { Some(args.minutes.unwrap_or(10.0)) };
+        if !args.families.is_empty() {
+            config.mixture = config.mixture.with_families(&args.families);
+        }
+        if let Some(b) = args.batch {
+            config.batch_size = b;
+        }
+        if let Some(r) = args.mistake_rate {
+            config.mixture.mistake_rate = r;
+        }
+        println!(
+            "pretraining a {:?} tiny reasoner ({} parameters) into {}",
+            args.preset,
+            config.model.param_count(),
+            args.out.display()
+        );
+        pretrain(&args.out, Some(config), false, None)?
+    };
+    println!(
+        "done: {} steps, {:.1}M tokens, {:.2e} FLOPs, {:.0} s, last loss {:.3}",
+        outcome.state.step,
+        outcome.state.tokens as f64 / 1e6,
+        outcome.state.flops,
+        outcome.state.seconds,
+        outcome.last_loss
+    );
+    for (key, acc) in &outcome.heldout {
+        println!("  held-out greedy {key}: {:.1}%", acc * 100.0);
+    }
+    Ok(())
+}

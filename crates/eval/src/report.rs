@@ -1,0 +1,208 @@
+//! `ponder eval`: per family and level, pass@1 (greedy and sampled), unbiased pass@k and
+//! mean thinking tokens on the held-out split.
+
+use std::fmt::Write as _;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ponder_tasks::Family;
+use ponder_think::{attempt_all, heldout_problems, Engine, SamplingParams, Scored};
+use serde::{Deserialize, Serialize};
+
+use crate::{pass_at_k, Result};
+
+/// What to evaluate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalConfig {
+    /// Families to run.
+    pub families: Vec<Family>,
+    /// Levels to run (`None`: every level of each family).
+    pub levels: Option<Vec<u8>>,
+    /// Held-out problems per family and level.
+    pub n: usize,
+    /// Sampled completions per problem for sampled pass@1 and pass@k (0: greedy only).
+    pub samples: usize,
+    /// Sampling temperature of those samples.
+    pub temperature: f32,
+    /// Most new tokens per completion.
+    pub max_new_tokens: usize,
+    /// Seeds the samplers.
+    pub seed: u64,
+    /// Sequences generated together.
+    pub batch_size: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            families: Family::ALL.to_vec(),
+            levels: None,
+            n: 200,
+            samples: 8,
+            temperature: 1.0,
+            max_new_tokens: 768,
+            seed: 0,
+            batch_size: 64,
+        }
+    }
+}
+
+/// Results for one family and level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalRow {
+    /// The family.
+    pub family: Family,
+    /// The level.
+    pub difficulty: u8,
+    /// Problems evaluated.
+    pub n: usize,
+    /// Greedy pass@1.
+    pub pass1_greedy: f64,
+    /// Mean fraction of correct samples (sampled pass@1), when sampling.
+    pub pass1_sampled: Option<f64>,
+    /// Unbiased pass@k with k = samples, when sampling.
+    pub pass_at_k: Option<f64>,
+    /// k of `pass_at_k`.
+    pub k: usize,
+    /// Mean thinking tokens of the greedy completions.
+    pub mean_thinking_tokens: f64,
+    /// Greedy completions whose thinking never closed (no answer).
+    pub unanswered: usize,
+}
+
+/// A whole evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// The engine evaluated.
+    pub engine: String,
+    /// What was run.
+    pub config: EvalConfig,
+    /// One row per family and level.
+    pub rows: Vec<EvalRow>,
+    /// Generated tokens per second over the whole run.
+    pub tokens_per_second: f64,
+}
+
+impl EvalReport {
+    /// A plain-text table of the rows.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let k = self.config.samples;
+        let _ = writeln!(
+            out,
+            "{:<10} {:>5} {:>5} {:>8} {:>9} {:>8} {:>10}",
+            "family",
+            "level",
+            "n",
+            "greedy",
+            "sampled",
+            format!("pass@{k}"),
+            "think tok"
+        );
+        for r in &self.rows {
+            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+            let _ = writeln!(
+                out,
+                "{:<10} {:>5} {:>5} {:>8} {:>9} {:>8} {:>10.0}",
+                r.family.name(),
+                r.difficulty,
+                r.n,
+                pct(Some(r.pass1_greedy)),
+                pct(r.pass1_sampled),
+                pct(r.pass_at_k),
+                r.mean_thinking_tokens
+            );
+        }
+        out
+    }
+
+    /// The same rows as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let k = self.config.samples;
+        let mut out = format!("| family | level | n | greedy pass@1 | sampled pass@1 | pass@{k} | thinking tokens |\n|---|---|---|---|---|---|---|\n");
+        for r in &self.rows {
+            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {:.0} |",
+                r.family.name(),
+                r.difficulty,
+                r.n,
+                pct(Some(r.pass1_greedy)),
+                pct(r.pass1_sampled),
+                pct(r.pass_at_k),
+                r.mean_thinking_tokens
+            );
+        }
+        out
+    }
+}
+
+/// Runs the evaluation, showing a progress bar on the terminal.
+pub fn evaluate(engine: &dyn Engine, config: &EvalConfig) -> Result<EvalReport> {
+    let mut sets = Vec::new();
+    for &family in &config.families {
+        let levels: Vec<u8> = match &config.levels {
+            Some(levels) => levels.iter().copied().filter(|&l| l >= 1 && l <= family.levels()).collect(),
+            None => (1..=family.levels()).collect(),
+        };
+        for level in levels {
+            sets.push((family, level, heldout_problems(family, level, config.n)?));
+        }
+    }
+    let sequences: usize = sets.iter().map(|(_, _, p)| p.len() * (1 + config.samples)).sum();
+    let bar = ProgressBar::new(sequences as u64);
+    if let Ok(style) = ProgressStyle::with_template("eval {bar:30} {pos}/{len} completions  {msg}  [ETA {eta}]") {
+        bar.set_style(style);
+    }
+    let greedy =
+        SamplingParams { temperature: 0.0, max_new_tokens: config.max_new_tokens, ..SamplingParams::default() };
+    let sampled = SamplingParams {
+        temperature: config.temperature,
+        max_new_tokens: config.max_new_tokens,
+        ..SamplingParams::default()
+    };
+    let start = std::time::Instant::now();
+    let mut generated = 0usize;
+    let mut rows = Vec::new();
+    for (family, level, problems) in sets {
+        bar.set_message(format!("{family} level {level}"));
+        let g: Vec<Scored> = attempt_all(engine, &problems, 1, &greedy, config.seed, config.batch_size)?;
+        bar.inc(problems.len() as u64);
+        let s: Option<Vec<Scored>> = if config.samples > 0 {
+            let s = attempt_all(engine, &problems, config.samples, &sampled, config.seed, config.batch_size)?;
+            bar.inc((problems.len() * config.samples) as u64);
+            Some(s)
+        } else {
+            None
+        };
+        let n = problems.len().max(1) as f64;
+        let attempts = g.iter().chain(s.iter().flatten()).flat_map(|x| &x.attempts);
+        generated += attempts.map(|a| a.completion.tokens.len()).sum::<usize>();
+        rows.push(EvalRow {
+            family,
+            difficulty: level,
+            n: problems.len(),
+            pass1_greedy: g.iter().map(|x| x.correct() as f64).sum::<f64>() / n,
+            pass1_sampled: s
+                .as_ref()
+                .map(|s| s.iter().map(|x| x.correct() as f64 / config.samples as f64).sum::<f64>() / n),
+            pass_at_k: s
+                .as_ref()
+                .map(|s| s.iter().map(|x| pass_at_k(config.samples, x.correct(), config.samples)).sum::<f64>() / n),
+            k: config.samples,
+            mean_thinking_tokens: g
+                .iter()
+                .map(|x| x.attempts[0].completion.compute.thinking_tokens as f64)
+                .sum::<f64>()
+                / n,
+            unanswered: g.iter().filter(|x| x.attempts[0].completion.answer().is_none()).count(),
+        });
+    }
+    bar.finish_and_clear();
+    Ok(EvalReport {
+        engine: engine.name(),
+        config: config.clone(),
+        rows,
+        tokens_per_second: generated as f64 / start.elapsed().as_secs_f64().max(1e-9),
+    })
+}

@@ -1,0 +1,170 @@
+//! The pretraining data: an endless, seeded mixture of solver traces from the task
+//! families, packed into fixed-length rows. Batch `step` is a pure function of the run
+//! seed and the step, so a resumed run sees exactly the data it would have seen.
+
+use candle_core::{Device, Tensor};
+use ponder_model::{causal_mask, special, ByteTokenizer};
+use ponder_tasks::{seed_for, Family, Rng, Split};
+use rand::{Rng as _, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Which problems the mixture draws from, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixtureConfig {
+    /// (family, difficulty levels) pairs; every pair is drawn equally often.
+    pub sources: Vec<(Family, Vec<u8>)>,
+    /// Probability that a trace step contains a mistake that is then corrected. Above zero
+    /// so the model sees (and learns to make) self-corrections.
+    pub mistake_rate: f64,
+}
+
+impl Default for MixtureConfig {
+    fn default() -> Self {
+        Self {
+            // Levels whose traces fit comfortably in a 512-byte row (see `ponder tasks stats`);
+            // the hardest levels are for RL and evaluation.
+            sources: vec![
+                (Family::Word, vec![1, 2, 3, 4]),
+                (Family::Count, vec![1, 2, 3]),
+                (Family::Letters, vec![1, 2, 3]),
+                (Family::Cipher, vec![1, 2, 3]),
+                (Family::Countdown, vec![1]),
+                (Family::Sudoku, vec![1, 2]),
+            ],
+            mistake_rate: 0.15,
+        }
+    }
+}
+
+impl MixtureConfig {
+    /// Only these families (keeping their default levels).
+    pub fn with_families(mut self, families: &[Family]) -> Self {
+        self.sources.retain(|(f, _)| families.contains(f));
+        self
+    }
+
+    /// The (family, level) pairs, flattened.
+    fn pairs(&self) -> Vec<(Family, u8)> {
+        self.sources.iter().flat_map(|(f, levels)| levels.iter().map(move |&l| (*f, l))).collect()
+    }
+
+    /// Document `index` of the stream seeded by `seed`: a training-split problem with its
+    /// solver trace, as tokens and per-token "in the completion" flags.
+    pub fn document(&self, seed: u64, index: &[u64]) -> Result<(Vec<u32>, Vec<bool>)> {
+        let pairs = self.pairs();
+        if pairs.is_empty() {
+            return Err(Error::Config("the data mixture has no (family, level) sources".into()));
+        }
+        let mut rng = Rng::seed_from_u64(seed_for(seed, index));
+        let (family, level) = pairs[rng.random_range(0..pairs.len())];
+        // About 1 in 8 prompts is held out; skip those (the test split is never trained on).
+        let problem = loop {
+            let problem = family.generate(level, rng.random())?;
+            if Split::of_prompt(&problem.prompt) == Split::Train {
+                break problem;
+            }
+        };
+        let solution = problem.solve(&mut rng, self.mistake_rate);
+        Ok(ByteTokenizer.encode_document(&problem.prompt, &solution.completion()))
+    }
+}
+
+/// One batch of packed rows, ready for the model.
+pub struct Batch {
+    /// (batch, seq) u32 input tokens.
+    pub inputs: Tensor,
+    /// (batch, seq) u32 next tokens.
+    pub targets: Tensor,
+    /// (batch, seq) f32: 1 where the target is a completion token to learn, else 0.
+    pub loss_mask: Tensor,
+    /// (batch, 1, seq, seq) attention mask: causal, within each document.
+    pub attention: Tensor,
+    /// (batch, seq) rotary positions, restarting at each document.
+    pub positions: Tensor,
+    /// Number of target tokens that count in the loss.
+    pub loss_tokens: usize,
+}
+
+/// Packs documents into `batch` rows of `seq_len` inputs each (plus the shifted target).
+/// Documents longer than a row are skipped; the tail of a row that no further document
+/// fits is padding, excluded from the loss.
+pub fn packed_batch(
+    mixture: &MixtureConfig,
+    seed: u64,
+    step: u64,
+    batch: usize,
+    seq_len: usize,
+    device: &Device,
+) -> Result<Batch> {
+    let row_len = seq_len + 1;
+    let (mut inputs, mut targets, mut mask, mut segments) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for row in 0..batch {
+        let (mut tokens, mut learn, mut seg) = (Vec::with_capacity(row_len), Vec::with_capacity(row_len), Vec::new());
+        let mut doc = 0u64;
+        let mut misses = 0;
+        while tokens.len() < row_len && misses < 4 {
+            let (t, l) = mixture.document(seed, &[step, row as u64, doc])?;
+            doc += 1;
+            if tokens.len() + t.len() > row_len {
+                misses += 1; // try a few more documents that might fit, then pad
+                continue;
+            }
+            seg.extend(std::iter::repeat_n(doc as u32, t.len()));
+            tokens.extend(t);
+            learn.extend(l);
+        }
+        let padding = row_len - tokens.len();
+        tokens.extend(std::iter::repeat_n(special::PAD, padding));
+        learn.extend(std::iter::repeat_n(false, padding));
+        seg.extend(std::iter::repeat_n(u32::MAX, padding));
+        inputs.extend_from_slice(&tokens[..seq_len]);
+        targets.extend_from_slice(&tokens[1..]);
+        // Learn token i+1 from position i when i+1 is a completion token of the same document.
+        mask.extend((0..seq_len).map(|i| if learn[i + 1] && seg[i] == seg[i + 1] { 1.0f32 } else { 0.0 }));
+        segments.push(seg[..seq_len].to_vec());
+    }
+    let loss_tokens = mask.iter().filter(|&&m| m > 0.0).count();
+    let (attention, positions) = causal_mask(&segments, device)?;
+    Ok(Batch {
+        inputs: Tensor::from_vec(inputs, (batch, seq_len), device)?,
+        targets: Tensor::from_vec(targets, (batch, seq_len), device)?,
+        loss_mask: Tensor::from_vec(mask, (batch, seq_len), device)?,
+        attention,
+        positions,
+        loss_tokens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_a_function_of_seed_and_step() {
+        let mixture = MixtureConfig::default();
+        let a = packed_batch(&mixture, 1, 5, 2, 256, &Device::Cpu).expect("batch");
+        let b = packed_batch(&mixture, 1, 5, 2, 256, &Device::Cpu).expect("batch");
+        let c = packed_batch(&mixture, 1, 6, 2, 256, &Device::Cpu).expect("batch");
+        let ids = |x: &Batch| x.inputs.to_vec2::<u32>().expect("ids");
+        assert_eq!(ids(&a), ids(&b));
+        assert_ne!(ids(&a), ids(&c));
+        assert!(a.loss_tokens > 100);
+    }
+
+    #[test]
+    fn only_completion_tokens_are_learned() {
+        let mixture = MixtureConfig::default().with_families(&[Family::Word]);
+        let batch = packed_batch(&mixture, 3, 0, 1, 512, &Device::Cpu).expect("batch");
+        let targets = batch.targets.to_vec2::<u32>().expect("targets").remove(0);
+        let mask = batch.loss_mask.to_vec2::<f32>().expect("mask").remove(0);
+        let learned: Vec<u32> = targets.iter().zip(&mask).filter(|(_, &m)| m > 0.0).map(|(&t, _)| t).collect();
+        let text = ByteTokenizer.decode(&learned);
+        // Every document's completion starts with <think>; no prompt text is learned.
+        assert!(learned.first() == Some(&special::THINK), "{text}");
+        assert!(!text.contains("How many"), "{text}");
+        assert!(learned.contains(&special::EOS));
+        assert!(!learned.contains(&special::BOS));
+    }
+}
