@@ -2,6 +2,7 @@
 //! compute and serving, from one command line.
 
 mod ask_cmd;
+mod bench_cmd;
 mod demo_cmd;
 mod eval_cmd;
 mod model_path;
@@ -9,6 +10,13 @@ mod pretrain_cmd;
 mod tasks_cmd;
 
 use clap::{Parser, Subcommand};
+
+/// jemalloc instead of the system allocator: training allocates and frees the same large
+/// activation buffers every step; glibc returns them to the OS each time (page faults
+/// dominated a step), jemalloc keeps and reuses them.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The ponder command line.
 #[derive(Parser)]
@@ -28,6 +36,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Ask a trained model a question; its thinking streams dimmed, then the answer.
     Ask(ask_cmd::AskArgs),
+    /// Speed figures: training and sampling throughput, beside the peer implementation.
+    Bench(bench_cmd::BenchArgs),
     /// Verifiable reasoning tasks: list families, show problems with solver traces, verify answers.
     Tasks(tasks_cmd::TasksArgs),
 }
@@ -38,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Ask(args) => ask_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),
     }
 }

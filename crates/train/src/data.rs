@@ -23,14 +23,14 @@ pub struct MixtureConfig {
 impl Default for MixtureConfig {
     fn default() -> Self {
         Self {
-            // Levels whose traces fit comfortably in a 512-byte row (see `ponder tasks stats`);
-            // the hardest levels are for RL and evaluation.
+            // Levels whose documents (prompt + trace) fit a 768-byte row (see `ponder tasks
+            // stats`); the longer, harder levels are for RL and evaluation.
             sources: vec![
                 (Family::Word, vec![1, 2, 3, 4]),
                 (Family::Count, vec![1, 2, 3]),
                 (Family::Letters, vec![1, 2, 3]),
-                (Family::Cipher, vec![1, 2, 3]),
-                (Family::Countdown, vec![1]),
+                (Family::Cipher, vec![1, 3]),
+                (Family::Countdown, vec![1, 2]),
                 (Family::Sudoku, vec![1, 2]),
             ],
             mistake_rate: 0.15,

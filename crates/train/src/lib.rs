@@ -7,7 +7,7 @@ pub mod optim;
 pub mod pretrain;
 pub mod run;
 
-pub use pretrain::{pretrain, PretrainConfig, PretrainOutcome};
+pub use pretrain::{completion_loss, pretrain, PretrainConfig, PretrainOutcome};
 pub use run::RunDir;
 
 use std::path::PathBuf;

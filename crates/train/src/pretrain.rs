@@ -4,13 +4,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device, D};
+use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 use ponder_model::{init_weights, Preset, TinyConfig, TinyReasoner};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{packed_batch, MixtureConfig};
+use crate::data::{packed_batch, Batch, MixtureConfig};
 use crate::heldout::{greedy_accuracy, heldout_set};
 use crate::optim::{AdamW, AdamWConfig, Schedule};
 use crate::run::{RunDir, RunState};
@@ -28,7 +28,7 @@ pub struct PretrainConfig {
     pub seed: u64,
     /// Rows per batch.
     pub batch_size: usize,
-    /// Tokens per row: 512 bytes hold every default-mixture trace.
+    /// Tokens per row: 768 bytes hold nearly every default-mixture document (prompt + trace).
     pub seq_len: usize,
     /// Stop after this many steps …
     pub steps: Option<u64>,
@@ -55,7 +55,7 @@ pub struct PretrainConfig {
 }
 
 impl PretrainConfig {
-    /// Defaults for a preset: a batch of 16 × 512 tokens, a learning rate that suits the size.
+    /// Defaults for a preset: a batch of 8 × 768 tokens, a learning rate that suits the size.
     pub fn for_preset(preset: Preset) -> Self {
         let lr = match preset {
             Preset::Nano => 3e-3,
@@ -65,8 +65,8 @@ impl PretrainConfig {
         Self {
             model: TinyConfig::preset(preset),
             seed: 0,
-            batch_size: 16,
-            seq_len: 512,
+            batch_size: 8,
+            seq_len: 768,
             steps: None,
             minutes: Some(10.0),
             total_steps: None,
@@ -115,6 +115,14 @@ pub struct PretrainOutcome {
     pub last_loss: f64,
     /// The last held-out evaluation.
     pub heldout: std::collections::BTreeMap<String, f64>,
+}
+
+/// Mean cross-entropy of the tokens the batch's loss mask selects (the completions).
+pub fn completion_loss(model: &TinyReasoner, batch: &Batch) -> Result<Tensor> {
+    let logits = model.forward(&batch.inputs, &batch.positions, &batch.attention, None)?; // (b, t, vocab)
+    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let picked = logp.gather(&batch.targets.unsqueeze(2)?, 2)?.squeeze(2)?; // (b, t)
+    Ok(((picked * &batch.loss_mask)?.sum_all()? / -(batch.loss_tokens.max(1) as f64))?)
 }
 
 /// Starts a fresh run in `out` (`resume = false`) or continues the run there from its last
@@ -203,10 +211,7 @@ pub fn pretrain(
 
         // sample → forward → masked cross-entropy on completion tokens
         let batch = packed_batch(&config.mixture, config.seed, state.step, config.batch_size, config.seq_len, &device)?;
-        let logits = model.forward(&batch.inputs, &batch.positions, &batch.attention, None)?; // (b, t, vocab)
-        let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-        let picked = logp.gather(&batch.targets.unsqueeze(2)?, 2)?.squeeze(2)?; // (b, t)
-        let loss = ((picked * &batch.loss_mask)?.sum_all()? / -(batch.loss_tokens.max(1) as f64))?;
+        let loss = completion_loss(&model, &batch)?;
 
         // backward → clip → step
         let grads = loss.backward()?;

@@ -1,0 +1,143 @@
+//! `ponder bench …`: speed figures, printed, with the peer measured in the same run.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use clap::{Args, Subcommand};
+use ponder_model::{causal_mask, generate, init_weights, special, Preset, SamplingParams, TinyReasoner};
+use ponder_train::data::Batch;
+use ponder_train::{completion_loss, PretrainConfig};
+use rand::{Rng, SeedableRng};
+
+/// Arguments of `ponder bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Forward+backward tokens/s and GFLOP/s of a preset at the pretraining shapes, beside PyTorch CPU.
+    Train {
+        /// Model size.
+        #[arg(long, default_value = "micro")]
+        preset: Preset,
+        /// Timed steps (after one warm-up step).
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Python with torch for the peer (Debian's python3-torch); skip the peer if absent.
+        #[arg(long, default_value = "/usr/bin/python3")]
+        python: PathBuf,
+    },
+    /// Generation tokens/s with the KV cache: 64 sequences in parallel, and 1.
+    Sample {
+        /// Model size.
+        #[arg(long, default_value = "micro")]
+        preset: Preset,
+        /// New tokens per sequence.
+        #[arg(long, default_value_t = 256)]
+        tokens: usize,
+    },
+}
+
+/// Runs `ponder bench …`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.command {
+        BenchCommand::Train { preset, steps, python } => train(preset, steps, &python),
+        BenchCommand::Sample { preset, tokens } => sample(preset, tokens),
+    }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn train(preset: Preset, steps: usize, python: &PathBuf) -> anyhow::Result<()> {
+    let config = PretrainConfig::for_preset(preset);
+    let (b, t, c) = (config.batch_size, config.seq_len, &config.model);
+    let device = Device::Cpu;
+    let varmap = init_weights(c, 0, &device)?;
+    let model = TinyReasoner::new(c.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let tokens: Vec<u32> = (0..b * (t + 1)).map(|_| rng.random_range(0..256)).collect();
+    let rows: Vec<&[u32]> = tokens.chunks(t + 1).collect();
+    let (attention, positions) = causal_mask(&vec![vec![0; t]; b], &device)?;
+    let batch = Batch {
+        inputs: Tensor::from_vec(rows.iter().flat_map(|r| r[..t].to_vec()).collect::<Vec<_>>(), (b, t), &device)?,
+        targets: Tensor::from_vec(rows.iter().flat_map(|r| r[1..].to_vec()).collect::<Vec<_>>(), (b, t), &device)?,
+        loss_mask: Tensor::ones((b, t), DType::F32, &device)?,
+        attention,
+        positions,
+        loss_tokens: b * t,
+    };
+    let step = || -> anyhow::Result<()> {
+        completion_loss(&model, &batch)?.backward()?;
+        Ok(())
+    };
+    step()?; // warm-up
+    let start = Instant::now();
+    for _ in 0..steps {
+        step()?;
+    }
+    let seconds = start.elapsed().as_secs_f64() / steps as f64;
+    let ours = (b * t) as f64 / seconds;
+    let gflops = 3.0 * c.flops_per_token(t / 2) * (b * t) as f64 / seconds / 1e9;
+    println!(
+        "ponder bench train: preset {preset:?} ({} parameters), batch {b} x {t} tokens, {} threads",
+        c.param_count(),
+        threads()
+    );
+    println!("  ponder (candle): {ours:>8.0} tokens/s  {gflops:>6.1} GFLOP/s  ({seconds:.2} s/step, forward+backward)");
+
+    let peer = Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/torch_train.py"))
+        .args(["--d-model", &c.d_model.to_string(), "--layers", &c.n_layers.to_string()])
+        .args(["--heads", &c.n_heads.to_string(), "--ff", &c.d_ff.to_string()])
+        .args(["--batch", &b.to_string(), "--seq", &t.to_string(), "--steps", &steps.to_string()])
+        .args(["--threads", &threads().to_string()])
+        .output();
+    match peer {
+        Ok(out) if out.status.success() => {
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).context("peer printed no JSON")?;
+            let theirs = report["tokens_per_second"].as_f64().context("peer JSON lacks tokens_per_second")?;
+            println!("  {}: {theirs:>8.0} tokens/s", report["peer"].as_str().unwrap_or("pytorch"));
+            println!("  ponder / pytorch = {:.2}", ours / theirs);
+        }
+        Ok(out) => {
+            println!("  pytorch peer failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""))
+        }
+        Err(e) => println!(
+            "  pytorch peer not run ({}: {e}); install it with `apt-get install python3-torch libopenblas0-pthread`",
+            python.display()
+        ),
+    }
+    Ok(())
+}
+
+fn sample(preset: Preset, tokens: usize) -> anyhow::Result<()> {
+    let config = PretrainConfig::for_preset(preset).model;
+    let varmap = init_weights(&config, 0, &Device::Cpu)?;
+    let model = TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+    // A random model rarely emits the end token; count the tokens actually generated.
+    let params = SamplingParams { temperature: 1.0, max_new_tokens: tokens, ..SamplingParams::default() };
+    println!(
+        "ponder bench sample: preset {preset:?} ({} parameters), {tokens} new tokens per sequence, {} threads",
+        config.param_count(),
+        threads()
+    );
+    for batch in [1usize, 8, 64] {
+        let prompts: Vec<Vec<u32>> =
+            (0..batch).map(|_| vec![special::BOS, u32::from(b'Q'), u32::from(b'\n')]).collect();
+        let seeds: Vec<u64> = (0..batch as u64).collect();
+        let start = Instant::now();
+        let out = generate(&model, &prompts, &seeds, &params, |_, _| {})?;
+        let generated: usize = out.iter().map(|g| g.tokens.len()).sum();
+        println!("  {batch:>3} sequences: {:>8.0} tokens/s", generated as f64 / start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
