@@ -13,6 +13,9 @@ use ponder_tasks::{Family, Split};
 use ponder_think::Engine;
 use ponder_train::{pretrain, PretrainConfig};
 
+/// Longest completion in the demo: every level-1 trace fits (see `ponder tasks stats`).
+const MAX_TOKENS: usize = 640;
+
 /// Arguments of `ponder demo`.
 #[derive(Args)]
 pub struct DemoArgs {
@@ -22,11 +25,11 @@ pub struct DemoArgs {
     /// Minutes of pretraining.
     #[arg(long, default_value_t = 10.0)]
     minutes: f64,
-    /// Model size.
-    #[arg(long, default_value = "micro")]
+    /// Model size (nano: the size that learns most in minutes on 2 cores).
+    #[arg(long, default_value = "nano")]
     preset: Preset,
-    /// Held-out problems per family and level in the accuracy table.
-    #[arg(short, default_value_t = 30)]
+    /// Held-out problems per family in the accuracy table (level 1).
+    #[arg(short, default_value_t = 20)]
     n: usize,
     /// Seed of the run.
     #[arg(long, default_value_t = 0)]
@@ -39,6 +42,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = PretrainConfig::for_preset(args.preset);
     config.minutes = Some(args.minutes);
     config.seed = args.seed;
+    config.eval_per_level = 0; // the demo evaluates once, below
     println!(
         "ponder demo: pretraining a tiny reasoner ({} parameters) from scratch for {} minutes on solver traces",
         config.model.param_count(),
@@ -59,7 +63,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let model = TinyReasoner::load(&args.out.join("model"), &candle_core::Device::Cpu)?;
     let mut examples = String::from("# One held-out problem per family\n\n");
-    let greedy = SamplingParams { temperature: 0.0, max_new_tokens: 768, ..SamplingParams::default() };
+    let greedy = SamplingParams { temperature: 0.0, max_new_tokens: MAX_TOKENS, ..SamplingParams::default() };
     for family in Family::ALL {
         let problem = family.problems(Split::Test, 1, args.seed)?.next().context("no held-out problem")?;
         let completion = model.complete(std::slice::from_ref(&problem.prompt), &[0], &greedy)?.remove(0);

@@ -48,7 +48,7 @@ pub struct PretrainConfig {
     pub log_every: u64,
     /// Evaluate on the held-out set every this many steps (and at the end).
     pub eval_every: u64,
-    /// Held-out problems per (family, level) of the mixture's easiest level.
+    /// Held-out problems per (family, level) of the mixture's easiest level (0: no evaluation).
     pub eval_per_level: usize,
     /// Checkpoint every this many steps (and at the end).
     pub checkpoint_every: u64,
@@ -235,7 +235,7 @@ pub fn pretrain(
         bar.set_position(state.step);
 
         let finished = state.step >= config.total_steps.unwrap_or(u64::MAX);
-        let evaluate = state.step % config.eval_every == 0 || finished;
+        let evaluate = config.eval_per_level > 0 && (state.step % config.eval_every == 0 || finished);
         if state.step % config.log_every == 0 || evaluate {
             let rate = window_tokens as f64 / window_start.elapsed().as_secs_f64().max(1e-9);
             last_loss = state.window_loss / state.window_steps.max(1) as f64;

@@ -341,14 +341,22 @@ fn gen_which(rng: &mut Rng, n: usize, lo: usize, hi: usize, place: Place) -> Que
     Question::Which { words: words.into_iter().map(str::to_string).collect(), letter, place }
 }
 
-/// Reads a count: the last integer, else the last number word (`three`; `no`/`none` is 0).
+/// Reads a count: the last integer, else the last number word (`three`, `zero`, `none`).
+/// `no` means 0 only where it speaks of letters (`no r's`, `no letters`, a bare `no`), so
+/// `no idea` is not read as a count.
 fn parse_count(answer: &str) -> Option<i64> {
     if let Some(n) = final_integer(answer) {
         return Some(n);
     }
-    normalize_words(answer).split(' ').rev().find_map(|w| match w {
-        "no" | "none" => Some(0),
-        _ => NUMBER_WORDS.iter().position(|n| *n == w).and_then(|i| i64::try_from(i).ok()),
+    let words: Vec<String> = normalize_words(answer).split(' ').map(str::to_string).collect();
+    (0..words.len()).rev().find_map(|i| match words[i].as_str() {
+        "none" => Some(0),
+        "no" => match words.get(i + 1).map(String::as_str) {
+            None | Some("letter" | "letters" | "times") => Some(0),
+            Some(next) if next.chars().count() == 1 => Some(0),
+            _ => None,
+        },
+        w => NUMBER_WORDS.iter().position(|n| *n == w).and_then(|i| i64::try_from(i).ok()),
     })
 }
 
@@ -853,7 +861,11 @@ mod tests {
         let zero = spec(Question::Count { word: "garden".into(), letter: 'z' });
         assert!(zero.check("0").is_correct());
         assert!(zero.check("There are no z's").is_correct());
+        assert!(zero.check("none").is_correct());
+        assert!(zero.check("zero").is_correct());
         assert!(!zero.check("1").is_correct());
+        // Regression: "no idea" was read as a count of 0 and graded correct.
+        assert_eq!(zero.check("no idea").outcome, crate::Outcome::Unparsable);
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! The `ponder` binary, driven as a user would: JSON lines out, verdicts back, clear errors.
+
+use std::process::Command;
+
+fn ponder(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ponder")).args(args).output().expect("ponder runs")
+}
+
+#[test]
+fn shown_problems_verify_through_the_command_line() {
+    for family in ["word", "count", "letters", "cipher", "countdown", "sudoku"] {
+        let out = ponder(&["tasks", "show", family, "-d", "2", "-n", "3", "--json", "--mistake-rate", "0.3"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let lines: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str(l).expect("a JSON object per line")).collect();
+        assert_eq!(lines.len(), 3);
+        for line in lines {
+            for field in ["family", "difficulty", "id", "prompt", "thinking", "answer"] {
+                assert!(line.get(field).is_some(), "{family}: no {field} in {line}");
+            }
+            let id = line["id"].as_str().expect("id");
+            let completion = line["completion"].as_str().expect("completion");
+            let verdict = ponder(&["tasks", "verify", family, "--id", id, "--answer", completion]);
+            let verdict: serde_json::Value = serde_json::from_slice(&verdict.stdout).expect("verdict JSON");
+            assert_eq!(verdict["outcome"], "correct", "{id}: {verdict}");
+            let wrong = ponder(&["tasks", "verify", family, "--id", id, "--answer", "<think>hmm</think>no idea"]);
+            let wrong: serde_json::Value = serde_json::from_slice(&wrong.stdout).expect("verdict JSON");
+            assert_ne!(wrong["outcome"], "correct", "{id}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let out = ponder(&["tasks", "verify", "word", "--id", "word-two-3", "--answer", "5"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FAMILY-DIFFICULTY-SEED"));
+
+    let out = ponder(&["tasks", "verify", "count", "--id", "word-1-3", "--answer", "5"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a word problem"));
+
+    let out = ponder(&["tasks", "show", "poetry"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown task family"));
+
+    let out = ponder(&["tasks", "show", "sudoku", "-d", "9"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=5"));
+
+    let out = ponder(&["ask", "--model", "/nonexistent/run", "How many r's are in strawberry?"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn tasks_list_and_stats_cover_every_family() {
+    let list = String::from_utf8(ponder(&["tasks", "list"]).stdout).expect("utf-8");
+    let stats = String::from_utf8(ponder(&["tasks", "stats", "-n", "5"]).stdout).expect("utf-8");
+    for family in ["word", "count", "letters", "cipher", "countdown", "sudoku"] {
+        assert!(list.contains(&format!("{family}  (")), "{family} missing from the list");
+        assert!(stats.contains(&format!("| {family} | 1 |")), "{family} missing from the stats");
+    }
+}
