@@ -38,19 +38,20 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     let (dim, reset) = if color { ("\x1b[2m", "\x1b[0m") } else { ("", "") };
     let mut out = std::io::stdout().lock();
     let mut thinking = false;
-    let completions = complete_tiny(&model, &[args.question.clone()], &[args.seed], &params, |_, bytes| {
-        // Thinking text is dimmed; the tags switch the style.
-        if bytes == b"<think>" {
-            thinking = true;
-            let _ = write!(out, "{dim}<think>");
-        } else if bytes == b"</think>" {
-            thinking = false;
-            let _ = write!(out, "</think>{reset}");
-        } else {
-            let _ = out.write_all(bytes);
-        }
-        let _ = out.flush();
-    })?;
+    let completions =
+        complete_tiny(&model, std::slice::from_ref(&args.question), &[args.seed], &params, |_, bytes| {
+            // Thinking text is dimmed; the tags switch the style.
+            if bytes == b"<think>" {
+                thinking = true;
+                let _ = write!(out, "{dim}<think>");
+            } else if bytes == b"</think>" {
+                thinking = false;
+                let _ = write!(out, "</think>{reset}");
+            } else {
+                let _ = out.write_all(bytes);
+            }
+            let _ = out.flush();
+        })?;
     if thinking {
         let _ = write!(out, "{reset}");
     }

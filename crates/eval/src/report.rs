@@ -1,8 +1,6 @@
 //! `ponder eval`: per family and level, pass@1 (greedy and sampled), unbiased pass@k and
 //! mean thinking tokens on the held-out split.
 
-use std::fmt::Write as _;
-
 use indicatif::{ProgressBar, ProgressStyle};
 use ponder_tasks::Family;
 use ponder_think::{attempt_all, heldout_problems, Engine, SamplingParams, Scored};
@@ -83,57 +81,55 @@ pub struct EvalReport {
 }
 
 impl EvalReport {
-    /// A plain-text table of the rows.
-    pub fn table(&self) -> String {
-        let mut out = String::new();
-        let k = self.config.samples;
-        let _ = writeln!(
-            out,
-            "{:<10} {:>5} {:>5} {:>8} {:>9} {:>8} {:>10}",
+    /// Header and one row of cells per family and level.
+    fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = [
             "family",
             "level",
             "n",
-            "greedy",
-            "sampled",
-            format!("pass@{k}"),
-            "think tok"
-        );
-        for r in &self.rows {
-            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
-            let _ = writeln!(
-                out,
-                "{:<10} {:>5} {:>5} {:>8} {:>9} {:>8} {:>10.0}",
-                r.family.name(),
-                r.difficulty,
-                r.n,
-                pct(Some(r.pass1_greedy)),
-                pct(r.pass1_sampled),
-                pct(r.pass_at_k),
-                r.mean_thinking_tokens
-            );
-        }
-        out
+            "greedy pass@1",
+            "sampled pass@1",
+            &format!("pass@{}", self.config.samples),
+            "thinking tokens",
+        ];
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.family.name().to_string(),
+                    r.difficulty.to_string(),
+                    r.n.to_string(),
+                    pct(Some(r.pass1_greedy)),
+                    pct(r.pass1_sampled),
+                    pct(r.pass_at_k),
+                    format!("{:.0}", r.mean_thinking_tokens),
+                ]
+            })
+            .collect();
+        (header.iter().map(|h| h.to_string()).collect(), rows)
+    }
+
+    /// A plain-text table of the rows, columns aligned.
+    pub fn table(&self) -> String {
+        let (header, rows) = self.cells();
+        let widths: Vec<usize> = (0..header.len())
+            .map(|c| rows.iter().map(|r| r[c].len()).chain([header[c].len()]).max().unwrap_or(0))
+            .collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+            format!("{}\n", padded.join("  "))
+        };
+        std::iter::once(line(&header)).chain(rows.iter().map(|r| line(r))).collect()
     }
 
     /// The same rows as a Markdown table.
     pub fn markdown(&self) -> String {
-        let k = self.config.samples;
-        let mut out = format!("| family | level | n | greedy pass@1 | sampled pass@1 | pass@{k} | thinking tokens |\n|---|---|---|---|---|---|---|\n");
-        for r in &self.rows {
-            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {:.0} |",
-                r.family.name(),
-                r.difficulty,
-                r.n,
-                pct(Some(r.pass1_greedy)),
-                pct(r.pass1_sampled),
-                pct(r.pass_at_k),
-                r.mean_thinking_tokens
-            );
-        }
-        out
+        let (header, rows) = self.cells();
+        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let rule = format!("|{}\n", "---|".repeat(header.len()));
+        std::iter::once(line(&header)).chain([rule]).chain(rows.iter().map(|r| line(r))).collect()
     }
 }
 

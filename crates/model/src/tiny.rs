@@ -97,13 +97,13 @@ impl TinyConfig {
     /// Checks that the shape is usable.
     pub fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::Config(why));
-        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             return bad(format!("d_model {} is not a multiple of n_heads {}", self.d_model, self.n_heads));
         }
-        if self.n_kv_heads == 0 || self.n_heads % self.n_kv_heads != 0 {
+        if self.n_kv_heads == 0 || !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return bad(format!("n_heads {} is not a multiple of n_kv_heads {}", self.n_heads, self.n_kv_heads));
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return bad(format!("head width {} must be even for rotary embeddings", self.head_dim()));
         }
         Ok(())

@@ -100,13 +100,13 @@ fn reference_logits(w: &HashMap<String, Vec<f32>>, c: &TinyConfig, tokens: &[u32
             let o = matvec(&w[&p("attn.wo")], &out, d);
             x[pos].iter_mut().zip(o).for_each(|(a, b)| *a += b);
         }
-        for pos in 0..t {
-            let n = rms_norm(&x[pos], &w[&p("mlp_norm.weight")], eps);
+        for row in x.iter_mut() {
+            let n = rms_norm(row, &w[&p("mlp_norm.weight")], eps);
             let gate = matvec(&w[&p("mlp.gate")], &n, c.d_ff);
             let up = matvec(&w[&p("mlp.up")], &n, c.d_ff);
             let hidden: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
             let o = matvec(&w[&p("mlp.down")], &hidden, d);
-            x[pos].iter_mut().zip(o).for_each(|(a, b)| *a += b);
+            row.iter_mut().zip(o).for_each(|(a, b)| *a += b);
         }
     }
     let head = if c.tie_embeddings { &w["embed"] } else { &w["head"] };

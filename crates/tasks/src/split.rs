@@ -17,7 +17,7 @@ impl Split {
     /// The same text always lands on the same side, so the two sets are disjoint
     /// whatever seeds produced them.
     pub fn of_prompt(prompt: &str) -> Split {
-        if fnv1a(prompt.as_bytes()) % 8 == 0 {
+        if fnv1a(prompt.as_bytes()).is_multiple_of(8) {
             Split::Test
         } else {
             Split::Train
