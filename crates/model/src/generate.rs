@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{special, KvCache, Result, TinyReasoner};
+use crate::{special, Budget, BudgetState, BudgetTokens, ByteTokenizer, KvCache, Result, TinyReasoner};
 
 /// Added to the attention score of a key a query must not see. Large but finite, so a
 /// row with nothing visible stays finite instead of turning into NaN.
@@ -23,12 +23,15 @@ pub struct SamplingParams {
     pub top_p: f32,
     /// Stop after this many new tokens.
     pub max_new_tokens: usize,
+    /// Thinking-token limits enforced while sampling (none by default).
+    #[serde(default)]
+    pub budget: Budget,
 }
 
 impl Default for SamplingParams {
     fn default() -> Self {
         // Plain sampling from the model's distribution: what RL needs for unbiased log-probs.
-        Self { temperature: 1.0, top_k: 0, top_p: 1.0, max_new_tokens: 512 }
+        Self { temperature: 1.0, top_k: 0, top_p: 1.0, max_new_tokens: 512, budget: Budget::default() }
     }
 }
 
@@ -52,6 +55,10 @@ pub struct Generated {
     pub logprobs: Vec<f32>,
     /// Why it stopped.
     pub finish: FinishReason,
+    /// The thinking block was closed by the budget, not by the model.
+    pub closed_by_budget: bool,
+    /// Early `</think>`s replaced by the continuation cue to reach the minimum budget.
+    pub extensions: usize,
 }
 
 /// The attention mask and rotary positions of packed training rows.
@@ -79,8 +86,20 @@ pub fn causal_mask(segments: &[Vec<u32>], device: &Device) -> Result<(Tensor, Te
     Ok((Tensor::from_vec(mask, (b, 1, t, t), device)?, Tensor::from_vec(positions, (b, t), device)?))
 }
 
+/// The budget tokens of the tiny reasoner: `</think>` then a newline to cue the answer,
+/// and "\nWait," to keep thinking.
+fn budget_tokens() -> BudgetTokens {
+    BudgetTokens {
+        open: special::THINK,
+        close: special::END_THINK,
+        answer_cue: vec![u32::from(b'\n')],
+        continue_cue: ByteTokenizer.encode("\nWait,"),
+    }
+}
+
 /// Continues every prompt; `seeds[i]` seeds the sampler of sequence `i`. Calls
-/// `on_token(i, token)` as each token is chosen (for streaming).
+/// `on_token(i, token)` as each token is chosen (for streaming). Tokens forced by the
+/// thinking budget are recorded with the model's own log-probability for them.
 pub fn generate(
     model: &TinyReasoner,
     prompts: &[Vec<u32>],
@@ -122,8 +141,17 @@ pub fn generate(
     let logits = model.forward(&tokens, &positions, &mask, Some(&mut cache))?; // (b, longest, vocab)
     let mut last = logits.narrow(1, longest - 1, 1)?.squeeze(1)?; // (b, vocab)
 
-    let mut out: Vec<Generated> =
-        (0..b).map(|_| Generated { tokens: Vec::new(), logprobs: Vec::new(), finish: FinishReason::Length }).collect();
+    let cues = budget_tokens();
+    let mut budgets: Vec<BudgetState> = (0..b).map(|_| BudgetState::new(params.budget, &cues)).collect();
+    let mut out: Vec<Generated> = (0..b)
+        .map(|_| Generated {
+            tokens: Vec::new(),
+            logprobs: Vec::new(),
+            finish: FinishReason::Length,
+            closed_by_budget: false,
+            extensions: 0,
+        })
+        .collect();
     let mut done = vec![false; b];
     for _ in 0..max_new {
         let rows: Vec<Vec<f32>> = last.to_vec2()?;
@@ -132,7 +160,8 @@ pub fn generate(
             if done[i] {
                 continue;
             }
-            let token = sample(&rows[i], params, &mut rngs[i]);
+            let chosen = budgets[i].forced().unwrap_or_else(|| sample(&rows[i], params, &mut rngs[i]));
+            let token = budgets[i].emit(chosen, &cues);
             out[i].tokens.push(token);
             out[i].logprobs.push(log_softmax_at(&rows[i], token as usize));
             on_token(i, token);
@@ -157,6 +186,10 @@ pub fn generate(
         let mask = Tensor::from_vec(mask, (b, 1, 1, keys), device)?;
         last = model.forward(&tokens, &positions, &mask, Some(&mut cache))?.squeeze(1)?;
         // (b, vocab)
+    }
+    for (g, state) in out.iter_mut().zip(&budgets) {
+        g.closed_by_budget = state.closed_by_budget;
+        g.extensions = state.extensions;
     }
     Ok(out)
 }

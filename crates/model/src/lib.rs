@@ -1,11 +1,13 @@
 //! Models for ponder, in candle: the tiny reasoner trained from scratch, its byte-level
 //! tokenizer, a preallocated KV cache and batched sampling with per-token log-probs.
 
+mod budget;
 mod cache;
 mod generate;
 mod tiny;
 mod tokenizer;
 
+pub use budget::{Budget, BudgetState, BudgetTokens};
 pub use cache::KvCache;
 pub use generate::{causal_mask, generate, FinishReason, Generated, SamplingParams};
 pub use tiny::{init_weights, read_config, save_weights, Preset, TinyConfig, TinyReasoner, CONFIG_FILE, WEIGHTS_FILE};

@@ -297,3 +297,27 @@ fn presets_have_the_advertised_sizes() {
     let counted: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
     assert_eq!(counted, config.param_count());
 }
+
+#[test]
+fn the_thinking_budget_is_enforced_inside_the_sampling_loop() {
+    use ponder_model::Budget;
+    let config = small_config(true);
+    let varmap = init_weights(&config, 19, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
+    let prompts: Vec<Vec<u32>> = (0..4).map(|i| vec![special::BOS, 65 + i, u32::from(b'\n')]).collect();
+    for max in [1usize, 5, 12] {
+        let budget = Budget { min_thinking: 0, max_thinking: Some(max) };
+        let params = SamplingParams { max_new_tokens: 30, budget, ..SamplingParams::default() };
+        for g in generate(&model, &prompts, &[1, 2, 3, 4], &params, |_, _| {}).expect("generate") {
+            assert_eq!(g.tokens[0], special::THINK, "the engine opens the block");
+            let close = g.tokens.iter().position(|&t| t == special::END_THINK);
+            // A random model may end the document while thinking; otherwise the block closes in budget.
+            if g.tokens.contains(&special::EOS) && close.is_none() {
+                continue;
+            }
+            let close = close.expect("closed by the model or the budget");
+            assert!(close - 1 <= max, "{} thinking tokens over a budget of {max}", close - 1);
+            assert_eq!(g.closed_by_budget, close - 1 == max && g.tokens[close + 1] == u32::from(b'\n'));
+        }
+    }
+}

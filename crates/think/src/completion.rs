@@ -47,6 +47,8 @@ pub struct Completion {
     pub logprobs: Vec<f32>,
     /// Why generation stopped.
     pub finish: FinishReason,
+    /// The thinking block was closed by the budget rather than by the model.
+    pub closed_by_budget: bool,
     /// What it cost.
     pub compute: Compute,
 }

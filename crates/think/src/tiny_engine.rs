@@ -43,6 +43,7 @@ pub fn complete_tiny(
                 tokens: g.tokens,
                 logprobs: g.logprobs,
                 finish: g.finish,
+                closed_by_budget: g.closed_by_budget,
             }
         })
         .collect())
