@@ -66,6 +66,17 @@ impl Spec {
     pub fn solve(&self, trace: &mut Trace<'_>) -> String {
         each_family!(self, s => s.solve(trace))
     }
+    /// The canonical form of an extracted answer (for voting).
+    pub fn canonical(&self, answer: &str) -> Option<String> {
+        each_family!(self, s => s.canonical(answer))
+    }
+    /// Whether the verifier uses nothing hidden, so it may be used at test time.
+    pub fn checkable_at_test_time(&self) -> bool {
+        fn of<T: Task>(_: &T) -> bool {
+            T::CHECKABLE_AT_TEST_TIME
+        }
+        each_family!(self, s => of(s))
+    }
 }
 
 /// One generated problem.
@@ -111,6 +122,17 @@ impl Problem {
             Ok(answer) => self.spec.check(answer),
             Err(why) => Verdict::unparsable(why),
         }
+    }
+
+    /// Whether the verifier uses nothing hidden (countdown, sudoku), so test-time
+    /// strategies may use it to filter or pick samples.
+    pub fn checkable_at_test_time(&self) -> bool {
+        self.spec.checkable_at_test_time()
+    }
+
+    /// The canonical form of a completion's answer, for voting; `None` when it has none.
+    pub fn canonical_answer(&self, completion: &str) -> Option<String> {
+        answer_text(completion).ok().and_then(|a| self.spec.canonical(a))
     }
 
     /// The solver's worked solution. Each step is wrong (and then corrected in words) with

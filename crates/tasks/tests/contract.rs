@@ -133,6 +133,23 @@ fn perturbations(answer: &str) -> Vec<String> {
 }
 
 #[test]
+fn canonical_forms_agree_with_the_verifier() {
+    for problem in every_problem() {
+        let right =
+            problem.canonical_answer(&problem.answer).unwrap_or_else(|| panic!("{}: no canonical form", problem.id));
+        let padded = format!("<think>\nx\n</think>\n  {}  ", problem.answer);
+        assert_eq!(problem.canonical_answer(&padded).as_deref(), Some(right.as_str()), "{}", problem.id);
+        for wrong in perturbations(&problem.answer) {
+            let verdict = problem.verify(&wrong);
+            if let (false, Some(form)) = (verdict.is_correct(), problem.canonical_answer(&wrong)) {
+                assert_ne!(form, right, "{}: wrong answer {wrong:?} votes with the right one", problem.id);
+            }
+        }
+        assert_eq!(problem.checkable_at_test_time(), matches!(problem.family(), Family::Countdown | Family::Sudoku));
+    }
+}
+
+#[test]
 fn the_splits_are_disjoint_and_streams_stay_in_their_split() {
     for family in Family::ALL {
         for level in 1..=family.levels() {

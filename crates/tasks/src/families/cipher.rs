@@ -655,6 +655,11 @@ impl Task for Cipher {
         Verdict::judge(got == want, format!("expected \"{want}\", read \"{}\"", clip(&got)))
     }
 
+    fn canonical(&self, answer: &str) -> Option<String> {
+        let words = normalize_words(answer);
+        (!words.is_empty()).then_some(words)
+    }
+
     fn solve(&self, trace: &mut Trace<'_>) -> String {
         match &self.kind {
             Kind::Caesar { .. } => self.solve_caesar(trace),

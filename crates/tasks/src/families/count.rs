@@ -234,6 +234,10 @@ impl Task for Count {
         }
     }
 
+    fn canonical(&self, answer: &str) -> Option<String> {
+        final_integer(answer).map(|v| v.to_string())
+    }
+
     fn solve(&self, trace: &mut Trace<'_>) -> String {
         trace.line(format!("Count the {}, entry by entry.", self.category));
         let mut total = 0u32;

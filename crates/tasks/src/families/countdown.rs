@@ -88,6 +88,7 @@ const LARGE: [i64; 4] = [25, 50, 75, 100];
 
 impl Task for Countdown {
     const LEVELS: u8 = 4;
+    const CHECKABLE_AT_TEST_TIME: bool = true;
     const ANSWER_FORMAT: &'static str = "an arithmetic expression over the given numbers, each used at most once, \
          with + - * / and brackets, e.g. `(25 - 5) * 4`; an `= 80` suffix is allowed, and x, ×, ÷ and − are read too";
 
@@ -139,6 +140,12 @@ impl Task for Countdown {
 
     fn check(&self, answer: &str) -> Verdict {
         check_expression(answer, &self.numbers, self.target)
+    }
+
+    fn canonical(&self, answer: &str) -> Option<String> {
+        let left = answer.split('=').next().unwrap_or_default();
+        parse(left).ok()?;
+        Some(left.chars().filter(|c| !c.is_whitespace()).collect())
     }
 
     fn solve(&self, trace: &mut Trace<'_>) -> String {

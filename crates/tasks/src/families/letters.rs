@@ -713,6 +713,17 @@ impl Task for Letters {
         }
     }
 
+    fn canonical(&self, answer: &str) -> Option<String> {
+        match &self.question {
+            Question::Count { .. } => parse_count(answer).map(|n| n.to_string()),
+            Question::Position { .. } => parse_letter(answer).map(String::from),
+            Question::Which { words, .. } => {
+                let set = parse_words(answer, words).ok()?;
+                Some(if set.is_empty() { "none".to_string() } else { set.into_iter().collect::<Vec<_>>().join(",") })
+            }
+        }
+    }
+
     fn solve(&self, trace: &mut Trace<'_>) -> String {
         match &self.question {
             Question::Count { word, letter } => solve_count(trace, word, *letter),

@@ -31,6 +31,12 @@ pub trait Task: Sized {
     fn answer(&self) -> String;
     /// Grades an extracted answer text. Must never panic, whatever the text.
     fn check(&self, answer: &str) -> Verdict;
+    /// Whether [`Task::check`] uses nothing hidden from the solver (a countdown target, the
+    /// rules of Sudoku), so test-time strategies may use it to filter or pick samples.
+    const CHECKABLE_AT_TEST_TIME: bool = false;
+    /// The answer in a canonical form for voting: two answers that mean the same thing
+    /// have the same form. `None` when nothing can be read.
+    fn canonical(&self, answer: &str) -> Option<String>;
     /// Writes the thinking a careful person would write into `trace`, returns the answer.
     fn solve(&self, trace: &mut Trace<'_>) -> String;
 }

@@ -70,6 +70,7 @@ const MAX_LINES: usize = 110;
 
 impl Task for Sudoku {
     const LEVELS: u8 = 5;
+    const CHECKABLE_AT_TEST_TIME: bool = true;
     const ANSWER_FORMAT: &'static str =
         "the completed grid, one row per line, digits only, e.g. `1234\\n3412\\n2143\\n4321`; \
          any separators (spaces, |, commas, slashes, newlines) between the digits are read too";
@@ -152,6 +153,12 @@ impl Task for Sudoku {
             }
         }
         Verdict::correct("a valid grid that keeps every clue")
+    }
+
+    fn canonical(&self, answer: &str) -> Option<String> {
+        let digits: String = answer.chars().filter(char::is_ascii_digit).collect();
+        let cells = self.geo()?.cells();
+        (digits.len() == cells).then_some(digits)
     }
 
     fn solve(&self, trace: &mut Trace<'_>) -> String {

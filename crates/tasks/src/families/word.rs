@@ -499,6 +499,10 @@ impl Task for Word {
         }
     }
 
+    fn canonical(&self, answer: &str) -> Option<String> {
+        final_integer(answer).map(|v| v.to_string())
+    }
+
     fn solve(&self, trace: &mut Trace<'_>) -> String {
         trace.line(format!("Start: {} {}.", self.start.0, self.start.1));
         for step in &self.steps {
