@@ -128,3 +128,32 @@ pub fn decide(strategy: &Strategy, problem: &Problem, attempts: &[Attempt]) -> D
         compute,
     }
 }
+
+/// The expected solve rate of `strategy` on one problem, estimated from a pool of samples
+/// larger than the strategy needs: the mean over `subsets` random subsets of the pool
+/// (each an unbiased draw of the strategy's n samples), or exactly when every subset is
+/// taken (n equal to the pool, or a single sample: the mean over the pool).
+pub fn expected_solve_rate(strategy: &Strategy, problem: &Problem, pool: &[Attempt], subsets: usize, seed: u64) -> f64 {
+    use rand::seq::index::sample;
+    use rand::SeedableRng;
+    let n = strategy.samples();
+    if pool.is_empty() || n == 0 {
+        return 0.0;
+    }
+    if n >= pool.len() {
+        return f64::from(u8::from(decide(strategy, problem, pool).solved));
+    }
+    if n == 1 {
+        return pool.iter().filter(|a| a.verdict.is_correct()).count() as f64 / pool.len() as f64;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let solved = (0..subsets.max(1))
+        .filter(|_| {
+            let mut picked = sample(&mut rng, pool.len(), n).into_vec();
+            picked.sort_unstable(); // keep sample order: ties in votes go to the earlier sample
+            let subset: Vec<Attempt> = picked.into_iter().map(|i| pool[i].clone()).collect();
+            decide(strategy, problem, &subset).solved
+        })
+        .count();
+    solved as f64 / subsets.max(1) as f64
+}

@@ -79,3 +79,49 @@ fn select_k_filters_by_test_time_checks_then_submits_the_k_largest_clusters() {
     assert_eq!(one.submitted, vec![2]);
     assert!(one.solved);
 }
+
+#[test]
+fn subset_estimates_match_the_exact_cases() {
+    use ponder_think::expected_solve_rate;
+    let (p, r) = word_problem();
+    let (wrong, right) = ((r + 1).to_string(), r.to_string());
+    let pool: Vec<Attempt> =
+        [&right, &wrong, &wrong, &right, &wrong, &wrong, &wrong, &right].iter().map(|s| attempt(&p, s, -1.0)).collect();
+    // One sample: exactly the fraction correct.
+    assert_eq!(expected_solve_rate(&Strategy::Single, &p, &pool, 10, 0), 3.0 / 8.0);
+    // The whole pool: exactly the decision on the pool (5 wrong beat 3 right).
+    assert_eq!(expected_solve_rate(&Strategy::MajorityVote { n: 8 }, &p, &pool, 10, 0), 0.0);
+    // SelectK with k = n keeps every cluster: solved whenever a right sample is drawn,
+    // which is pass@n; for n = 2 of 8 with 3 right: 1 − C(5,2)/C(8,2) = 1 − 10/28.
+    let estimate = expected_solve_rate(&Strategy::SelectK { n: 2, k: 2 }, &p, &pool, 20_000, 1);
+    assert!((estimate - 18.0 / 28.0).abs() < 0.01, "{estimate}");
+}
+
+#[test]
+fn a_smaller_run_draws_the_first_samples_of_a_larger_one() {
+    use candle_core::{DType, Device};
+    use ponder_model::{init_weights, SamplingParams, TinyConfig, TinyReasoner};
+    use ponder_think::attempt_all;
+    let config = TinyConfig {
+        d_model: 32,
+        n_layers: 1,
+        n_heads: 2,
+        n_kv_heads: 2,
+        d_ff: 32,
+        max_seq_len: 256,
+        ..TinyConfig::preset(ponder_model::Preset::Nano)
+    };
+    let varmap = init_weights(&config, 1, &Device::Cpu).expect("init");
+    let model = TinyReasoner::new(config, candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))
+        .expect("model");
+    let problems: Vec<Problem> = (0..3).map(|s| Family::Count.generate(1, s).expect("problem")).collect();
+    let params = SamplingParams { max_new_tokens: 12, ..SamplingParams::default() };
+    let big = attempt_all(&model, &problems, 6, &params, 9, 7).expect("6 samples");
+    let small = attempt_all(&model, &problems, 3, &params, 9, 2).expect("3 samples");
+    for (b, s) in big.iter().zip(&small) {
+        let texts = |x: &ponder_think::Scored, n: usize| {
+            x.attempts[..n].iter().map(|a| a.completion.text.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(texts(b, 3), texts(s, 3), "subset reuse must equal a separate run");
+    }
+}
