@@ -189,16 +189,23 @@ pub fn pretrain(
     bar.set_position(state.step);
 
     let started = Instant::now();
+    let mut timing_from: Option<Instant> = None;
     let seconds_before = state.seconds;
     let (mut window_start, mut window_tokens) = (Instant::now(), 0u64);
     let mut last_loss = f64::NAN;
     let mut last_heldout = Default::default();
     loop {
-        // With a time budget, fix the step count from the first few timed steps.
-        if config.total_steps.is_none() && state.step >= 5 {
-            let per_step = started.elapsed().as_secs_f64() / state.step as f64;
+        // With a time budget, fix the step count from steps 3-8, timed after the first
+        // steps have warmed up the allocator (they are several times slower).
+        if config.total_steps.is_none() && state.step == 3 {
+            timing_from = Some(Instant::now());
+        }
+        if let (None, Some(t3), 8..) = (config.total_steps, timing_from, state.step) {
+            let per_step = t3.elapsed().as_secs_f64() / (state.step - 3) as f64;
+            let used = started.elapsed().as_secs_f64();
             let budget = config.minutes.unwrap_or(0.0) * 60.0 * 0.92; // leave time for evals and saves
-            config.total_steps = Some(((budget / per_step) as u64).max(state.step + 1));
+            let left = ((budget - used).max(0.0) / per_step) as u64;
+            config.total_steps = Some(state.step + left.max(1));
             run.write_json(CONFIG_NAME, &config)?;
             bar.set_length(config.total_steps.unwrap_or(0));
         }
