@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use clap::Args;
-use ponder_model::{SamplingParams, TinyReasoner};
+use ponder_model::{Budget, SamplingParams, TinyReasoner};
 use ponder_think::complete_tiny;
 
 use crate::model_path::model_dir;
@@ -27,13 +27,23 @@ pub struct AskArgs {
     /// Sampler seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Close the thinking block after this many thinking tokens, then let the model answer.
+    #[arg(long)]
+    max_thinking: Option<usize>,
+    /// Keep the model thinking (an early </think> becomes "Wait,") up to this many tokens.
+    #[arg(long, default_value_t = 0)]
+    min_thinking: usize,
 }
 
 /// Runs `ponder ask`.
 pub fn run(args: AskArgs) -> anyhow::Result<()> {
     let model = TinyReasoner::load(&model_dir(&args.model)?, &Device::Cpu)?;
-    let params =
-        SamplingParams { temperature: args.temperature, max_new_tokens: args.max_tokens, ..SamplingParams::default() };
+    let params = SamplingParams {
+        temperature: args.temperature,
+        max_new_tokens: args.max_tokens,
+        budget: Budget { min_thinking: args.min_thinking, max_thinking: args.max_thinking },
+        ..SamplingParams::default()
+    };
     let color = std::io::stdout().is_terminal();
     let (dim, reset) = if color { ("\x1b[2m", "\x1b[0m") } else { ("", "") };
     let mut out = std::io::stdout().lock();
@@ -57,6 +67,9 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     }
     writeln!(out)?;
     let completion = &completions[0];
+    if completion.closed_by_budget {
+        eprintln!("(thinking closed by the budget of {} tokens)", args.max_thinking.unwrap_or_default());
+    }
     if completion.answer().is_none() {
         eprintln!("(no answer: the thinking block never closed within {} tokens)", args.max_tokens);
     }

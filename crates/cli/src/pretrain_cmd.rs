@@ -37,6 +37,9 @@ pub struct PretrainArgs {
     /// Probability that a trace step contains a corrected mistake.
     #[arg(long)]
     mistake_rate: Option<f64>,
+    /// Held-out problems per family evaluated during training (0: none).
+    #[arg(long, default_value_t = 8)]
+    heldout: usize,
 }
 
 /// Runs `ponder pretrain`.
@@ -58,6 +61,7 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         if let Some(r) = args.mistake_rate {
             config.mixture.mistake_rate = r;
         }
+        config.eval_per_level = args.heldout;
         println!(
             "pretraining a {:?} tiny reasoner ({} parameters) into {}",
             args.preset,

@@ -63,3 +63,42 @@ fn tasks_list_and_stats_cover_every_family() {
         assert!(stats.contains(&format!("| {family} | 1 |")), "{family} missing from the stats");
     }
 }
+
+#[test]
+fn ask_streams_a_trained_model_and_obeys_the_thinking_budget() {
+    // A few seconds of pretraining give a real (if weak) model folder to ask.
+    let dir = std::env::temp_dir().join(format!("ponder-cli-ask-{}", std::process::id()));
+    let out = ponder(&[
+        "pretrain",
+        "--out",
+        dir.to_str().expect("utf-8 path"),
+        "--preset",
+        "nano",
+        "--steps",
+        "2",
+        "--batch",
+        "1",
+        "--heldout",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let question = "How many r's are in strawberry?";
+    let out = ponder(&[
+        "ask",
+        "--model",
+        dir.to_str().expect("utf-8 path"),
+        "--max-thinking",
+        "6",
+        "--max-tokens",
+        "40",
+        question,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let thinking =
+        text.split("<think>").nth(1).and_then(|t| t.split("</think>").next()).expect("a closed thinking block");
+    // Byte-level model: one character per token (an invalid byte decodes to one U+FFFD).
+    let tokens = thinking.chars().count();
+    assert!(tokens <= 6, "{tokens} thinking tokens over a budget of 6: {text:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
