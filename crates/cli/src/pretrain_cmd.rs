@@ -37,6 +37,9 @@ pub struct PretrainArgs {
     /// Probability that a trace step contains a corrected mistake.
     #[arg(long)]
     mistake_rate: Option<f64>,
+    /// Peak learning rate (default: the preset's).
+    #[arg(long)]
+    lr: Option<f64>,
     /// Held-out problems per family evaluated during training (0: none).
     #[arg(long, default_value_t = 8)]
     heldout: usize,
@@ -62,6 +65,9 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
             config.mixture.mistake_rate = r;
         }
         config.eval_per_level = args.heldout;
+        if let Some(lr) = args.lr {
+            config.optimizer.lr = lr;
+        }
         println!(
             "pretraining a {:?} tiny reasoner ({} parameters) into {}",
             args.preset,
