@@ -1,7 +1,7 @@
 //! One sampled completion and what it cost.
 
 use ponder_model::FinishReason;
-use ponder_tasks::extract::{answer_text, thinking_text};
+use ponder_tasks::extract::answer_text;
 use serde::{Deserialize, Serialize};
 
 /// What a completion cost. Counted where the tokens are produced, never estimated later.
@@ -17,13 +17,6 @@ pub struct Compute {
     pub flops: f64,
     /// Wall time in seconds (a batch's time is shared equally by its completions).
     pub wall_seconds: f64,
-}
-
-impl Compute {
-    /// Tokens generated (thinking + answer).
-    pub fn completion_tokens(&self) -> usize {
-        self.thinking_tokens + self.answer_tokens
-    }
 }
 
 impl std::ops::AddAssign for Compute {
@@ -54,11 +47,6 @@ pub struct Completion {
 }
 
 impl Completion {
-    /// The thinking text (empty when there is none).
-    pub fn thinking(&self) -> &str {
-        thinking_text(&self.text)
-    }
-
     /// The answer text after the last `</think>`, or `None` when the thinking block never
     /// closed or nothing follows it.
     pub fn answer(&self) -> Option<&str> {

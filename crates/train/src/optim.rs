@@ -77,11 +77,6 @@ impl AdamW {
         Ok(Self { config, params, m, v, steps: 0 })
     }
 
-    /// Updates taken so far.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
     /// The L2 norm of all gradients together.
     pub fn grad_norm(&self, grads: &GradStore) -> Result<f64> {
         let mut total = 0.0;

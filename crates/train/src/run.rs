@@ -56,19 +56,6 @@ impl RunDir {
         Ok(Self { root: root.to_path_buf() })
     }
 
-    /// Opens an existing run folder.
-    pub fn open(root: &Path) -> Result<Self> {
-        if !root.is_dir() {
-            return Err(Error::Io { path: root.to_path_buf(), why: "no such run folder".into() });
-        }
-        Ok(Self { root: root.to_path_buf() })
-    }
-
-    /// The folder.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The folder holding the latest inference weights.
     pub fn model_dir(&self) -> PathBuf {
         self.root.join("model")
