@@ -16,8 +16,9 @@ pub struct PretrainArgs {
     /// Continue the run in this folder from its last checkpoint (after a crash or kill).
     #[arg(long, conflicts_with = "out")]
     resume: Option<PathBuf>,
-    /// Model size: nano (~0.5M), micro (~3.5M) or small (~27M parameters).
-    #[arg(long, default_value = "micro")]
+    /// Model size: nano (~0.5M), micro (~3.5M) or small (~27M parameters). The default is
+    /// nano, the size that pretrains, RL-trains and sweeps within minutes on 2 CPU cores.
+    #[arg(long, default_value = "nano")]
     preset: Preset,
     /// Time budget in minutes (the step count is fixed after a few timed steps).
     #[arg(long, conflicts_with = "steps")]

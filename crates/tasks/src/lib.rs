@@ -10,6 +10,7 @@
 //! held-out [`Split`] by a hash of their prompt text, so evaluation never sees a
 //! training prompt.
 
+pub mod arithmetic;
 mod english;
 pub mod extract;
 pub mod families;

@@ -58,7 +58,7 @@ impl PretrainConfig {
     /// Defaults for a preset: a batch of 8 × 768 tokens, a learning rate that suits the size.
     pub fn for_preset(preset: Preset) -> Self {
         let lr = match preset {
-            Preset::Nano => 3e-3,
+            Preset::Nano => 6e-3,
             Preset::Micro => 2e-3,
             Preset::Small => 1e-3,
         };

@@ -11,6 +11,7 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use super::Task;
+use crate::arithmetic::working;
 use crate::english::plural;
 use crate::extract::final_integer;
 use crate::{slip_number, Rng, Trace, Verdict};
@@ -512,6 +513,9 @@ impl Task for Word {
                     let result = op.apply(*a, *b);
                     let sym = op.symbol();
                     let right = format!("{label}: {a} {sym} {b} = {result} {unit}.");
+                    for line in working(*a, sym, *b) {
+                        trace.line(line);
+                    }
                     if trace.slip() {
                         let wrong = slip_number(trace.rng(), result);
                         trace.mistake(
