@@ -39,6 +39,26 @@ pub fn thinking_text(completion: &str) -> &str {
     completion[start..end].trim()
 }
 
+/// Phrases that open a self-correction or a backtrack in thinking, lower case: the
+/// solvers' own correction cues ([`crate::CORRECTION_CUES`]) and the usual words of
+/// reasoning models.
+pub const SELF_CORRECTION_PHRASES: [&str; 7] =
+    ["wait", "hmm, no", "no, ", "let me check", "backtrack", "that's wrong", "actually,"];
+
+/// How many self-corrections a thinking text holds: lines that start with one of
+/// [`SELF_CORRECTION_PHRASES`] or contain ", not " (as in "is 57, not 67"). A simple,
+/// documented detector: one count per line at most.
+pub fn self_corrections(thinking: &str) -> usize {
+    thinking
+        .lines()
+        .filter(|line| {
+            let line = line.trim().to_lowercase();
+            let starts = SELF_CORRECTION_PHRASES.iter().any(|p| line.starts_with(p));
+            starts || line.contains(", not ")
+        })
+        .count()
+}
+
 /// Removes the wrappers models put around answers: `Answer:`, `The answer is`,
 /// `\boxed{…}`, `**…**`, a trailing full stop.
 pub fn strip_wrappers(text: &str) -> &str {
@@ -127,6 +147,14 @@ pub fn normalize_words(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn self_corrections_are_counted_per_line() {
+        let text = "19 * 13 = 257\nWait, 19 * 13 is 247, not 257.\n19 * 13 = 247\nNo, wrong\nLet me check that: fine\nnothing here";
+        assert_eq!(super::self_corrections(text), 3);
+        assert_eq!(super::self_corrections("Start: 3 apples.\nNow 5."), 0);
+        assert_eq!(super::self_corrections("Hmm, no: it is 4.\nBacktrack to row 2."), 2);
+    }
+
     use super::*;
 
     #[test]

@@ -1,13 +1,19 @@
-//! Training for ponder: pretraining the tiny reasoner on solver traces, run folders with
-//! atomic checkpoints that a killed run resumes from, and JSONL run logs.
+//! Training for ponder: pretraining the tiny reasoner on solver traces, reinforcement
+//! learning on verifiable rewards (GRPO family), run folders with atomic checkpoints that
+//! a killed run resumes from, and JSONL run logs.
 
+pub mod curriculum;
 pub mod data;
+pub mod grpo;
 pub mod heldout;
 pub mod optim;
 pub mod pretrain;
+pub mod rl;
+pub mod rollout;
 pub mod run;
 
 pub use pretrain::{completion_loss, pretrain, PretrainConfig, PretrainOutcome};
+pub use rl::{rl, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
 pub use run::RunDir;
 
 use std::path::PathBuf;

@@ -77,6 +77,13 @@ impl AdamW {
         Ok(Self { config, params, m, v, steps: 0 })
     }
 
+    /// An optimizer for every variable of `varmap`.
+    pub fn for_varmap(varmap: &candle_nn::VarMap, config: AdamWConfig) -> Result<Self> {
+        let data =
+            varmap.data().lock().map_err(|_| crate::Error::Config("the variable map's lock is poisoned".into()))?;
+        Self::new(data.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), config)
+    }
+
     /// The L2 norm of all gradients together.
     pub fn grad_norm(&self, grads: &GradStore) -> Result<f64> {
         let mut total = 0.0;

@@ -152,17 +152,10 @@ pub fn pretrain(
     // Model and optimizer: fresh, or restored from the last checkpoint.
     let mut varmap: VarMap = init_weights(&config.model, config.seed, &device)?;
     let model = TinyReasoner::new(config.model.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
-    let named: Vec<_> = varmap
-        .data()
-        .lock()
-        .map_err(|_| Error::Config("lock".into()))?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut optimizer = AdamW::new(named, config.optimizer.clone())?;
+    let mut optimizer = AdamW::for_varmap(&varmap, config.optimizer.clone())?;
     let mut state = RunState::default();
     if resume {
-        match run.latest_checkpoint()? {
+        match run.latest_checkpoint::<RunState>()? {
             Some((dir, saved)) => {
                 RunDir::restore(&dir, &mut varmap, &mut optimizer)?;
                 state = saved;
@@ -271,7 +264,7 @@ pub fn pretrain(
             return Ok(PretrainOutcome { state, last_loss, heldout: last_heldout });
         }
         if state.step % config.checkpoint_every == 0 || finished {
-            run.save_checkpoint(&config.model, &varmap, &optimizer, &state)?;
+            run.save_checkpoint(&config.model, &varmap, &optimizer, state.step, &state)?;
         }
     }
     bar.finish();

@@ -105,16 +105,18 @@ impl RunDir {
         Ok(write_atomically(&path, kept.as_bytes())?)
     }
 
-    /// Saves a complete checkpoint, switches `LATEST` to it, removes older ones, and
-    /// refreshes `model/`.
-    pub fn save_checkpoint(
+    /// Saves a complete checkpoint of step `step` (weights, optimizer moments and the
+    /// run's `state`, e.g. a [`RunState`]), switches `LATEST` to it, removes older ones,
+    /// and refreshes `model/`.
+    pub fn save_checkpoint<S: Serialize>(
         &self,
         config: &TinyConfig,
         varmap: &VarMap,
         optimizer: &AdamW,
-        state: &RunState,
+        step: u64,
+        state: &S,
     ) -> Result<()> {
-        let name = format!("step-{:06}", state.step);
+        let name = format!("step-{step:06}");
         let dir = self.root.join("checkpoints").join(&name);
         save_weights(&dir, config, varmap)?;
         optimizer.save(&dir.join("optimizer.safetensors"))?;
@@ -133,7 +135,7 @@ impl RunDir {
     }
 
     /// The newest complete checkpoint: its folder and state, or `None` when there is none.
-    pub fn latest_checkpoint(&self) -> Result<Option<(PathBuf, RunState)>> {
+    pub fn latest_checkpoint<S: DeserializeOwned>(&self) -> Result<Option<(PathBuf, S)>> {
         let latest = self.root.join("checkpoints").join("LATEST");
         let Ok(name) = std::fs::read_to_string(&latest) else { return Ok(None) };
         let dir = self.root.join("checkpoints").join(name.trim());

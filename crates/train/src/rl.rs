@@ -1,0 +1,519 @@
+//! Reinforcement learning on verifiable rewards, GRPO family. One visible loop:
+//!
+//! ```text
+//! draw problems (curriculum) → sample G completions each → verify → rewards
+//!   → drop groups with equal rewards, draw more until the batch is full (dynamic sampling)
+//!   → group-relative advantages → clipped policy-gradient step → log
+//!   → at log-spaced steps: greedy held-out evaluation, a point of the train-time curve
+//! ```
+//!
+//! Every random choice is a function of the run seed and the step, and the curriculum is
+//! saved with each checkpoint, so a killed run resumes exactly where it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use indicatif::{ProgressBar, ProgressStyle};
+use ponder_model::{read_config, special, ByteTokenizer, SamplingParams, TinyReasoner, WEIGHTS_FILE};
+use ponder_tasks::extract::{self_corrections, thinking_text};
+use ponder_tasks::{seed_for, Family, Problem, Rng, Split};
+use ponder_think::{attempt_all, complete_tiny, Completion};
+use rand::{Rng as _, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::curriculum::{Curriculum, CurriculumConfig};
+use crate::grpo::{advantages, no_signal, reward, AdvantageNorm, Clip, LossAggregation, Reward, RewardConfig};
+use crate::heldout::heldout_set;
+use crate::optim::{AdamW, AdamWConfig};
+use crate::rollout::{policy_update, Rollout, UpdateSettings, UpdateStats};
+use crate::run::RunDir;
+use crate::{Error, Result};
+
+/// File name of the resolved RL configuration in a run folder.
+pub const RL_CONFIG_NAME: &str = "rl.json";
+/// File name of the train-time compute curve in a run folder.
+pub const CURVE_NAME: &str = "curve.json";
+
+/// Everything an RL run needs; written resolved into the run folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RlConfig {
+    /// The model folder of the starting policy (e.g. `runs/base/model`).
+    pub init: PathBuf,
+    /// Seeds problems and sampling.
+    pub seed: u64,
+    /// Families and their curriculum levels, easiest first.
+    pub sources: Vec<(Family, Vec<u8>)>,
+    /// Completions per problem (G).
+    pub group: usize,
+    /// Groups (problems) per optimizer step.
+    pub batch: usize,
+    /// Dynamic sampling: at most this many rounds of drawing `batch` problems per step.
+    pub max_rounds: usize,
+    /// Stop after this many steps …
+    pub steps: Option<u64>,
+    /// … or after this many minutes of RL (evaluations excluded).
+    pub minutes: Option<f64>,
+    /// Sampling temperature of the policy (1 samples the policy itself).
+    pub temperature: f32,
+    /// Completion length cap in tokens.
+    pub max_new_tokens: usize,
+    /// Optimizer (the learning rate is constant after warmup).
+    pub optimizer: AdamWConfig,
+    /// Linear warmup steps.
+    pub warmup_steps: u64,
+    /// Policy updates per sampled batch (more than 1 makes the ratio clipping matter).
+    pub updates_per_batch: usize,
+    /// Ratio clipping.
+    pub clip: Clip,
+    /// Advantage normalisation.
+    pub advantage: AdvantageNorm,
+    /// Loss aggregation.
+    pub aggregation: LossAggregation,
+    /// KL penalty coefficient toward the starting policy (0 = off, the default).
+    pub kl_beta: f64,
+    /// Reward shaping.
+    pub reward: RewardConfig,
+    /// Level progression.
+    pub curriculum: CurriculumConfig,
+    /// Held-out problems per (family, level) in each evaluation.
+    pub eval_per_level: usize,
+    /// The (family, level) pairs evaluated; empty = every level of `sources`.
+    pub eval_pairs: Vec<(Family, u8)>,
+    /// Checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+}
+
+impl RlConfig {
+    /// Defaults for RL from the model in `init`: the harder levels of every family,
+    /// 16 groups of 8 completions per step, DAPO-style loss, no KL.
+    pub fn new(init: PathBuf) -> Self {
+        Self {
+            init,
+            seed: 0,
+            sources: vec![
+                (Family::Word, vec![2, 3, 4, 5]),
+                (Family::Count, vec![2, 3, 4]),
+                (Family::Letters, vec![2, 3, 4]),
+                (Family::Cipher, vec![1, 3]),
+                (Family::Countdown, vec![1, 2]),
+                (Family::Sudoku, vec![1, 2]),
+            ],
+            group: 8,
+            batch: 16,
+            max_rounds: 3,
+            steps: None,
+            minutes: Some(10.0),
+            temperature: 1.0,
+            max_new_tokens: 512,
+            optimizer: AdamWConfig { lr: 3e-4, weight_decay: 0.0, ..AdamWConfig::default() },
+            warmup_steps: 5,
+            updates_per_batch: 1,
+            clip: Clip::default(),
+            advantage: AdvantageNorm::MeanOnly,
+            aggregation: LossAggregation::TokenMean,
+            kl_beta: 0.0,
+            reward: RewardConfig::default(),
+            curriculum: CurriculumConfig::default(),
+            eval_per_level: 32,
+            eval_pairs: Vec::new(),
+            checkpoint_every: 20,
+        }
+    }
+
+    /// The evaluated (family, level) pairs.
+    pub fn evaluated_pairs(&self) -> Vec<(Family, u8)> {
+        if !self.eval_pairs.is_empty() {
+            return self.eval_pairs.clone();
+        }
+        self.sources.iter().flat_map(|(f, levels)| levels.iter().map(move |&l| (*f, l))).collect()
+    }
+}
+
+/// Counters and curriculum saved with every checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RlState {
+    /// Optimizer steps done.
+    pub step: u64,
+    /// FLOPs spent sampling (all rounds, dropped groups included).
+    pub sample_flops: f64,
+    /// FLOPs spent in policy updates (forward + backward, reference forward).
+    pub train_flops: f64,
+    /// Seconds of RL (sampling + updates; evaluations excluded), across resumes.
+    pub seconds: f64,
+    /// The curriculum.
+    pub curriculum: Curriculum,
+    /// The train-time curve so far.
+    pub curve: Vec<CurvePoint>,
+}
+
+/// One held-out evaluation of the policy: a point of the train-time compute curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// RL steps done.
+    pub step: u64,
+    /// RL FLOPs spent so far (sampling + training).
+    pub flops: f64,
+    /// RL seconds so far.
+    pub seconds: f64,
+    /// Greedy pass@1 per `family/level`.
+    pub pass1: BTreeMap<String, f64>,
+    /// Mean of `pass1` over the evaluated pairs.
+    pub mean_pass1: f64,
+    /// Mean thinking tokens per completion.
+    pub thinking_tokens: f64,
+    /// Fraction of completions with at least one self-correction in their thinking.
+    pub self_correction_rate: f64,
+}
+
+/// One line of the RL log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RlLogEntry {
+    /// Steps done.
+    pub step: u64,
+    /// Mean total reward of the sampled completions (all rounds).
+    pub reward: f64,
+    /// Mean correctness reward (= sampled accuracy).
+    pub reward_correct: f64,
+    /// Mean format bonus.
+    pub reward_format: f64,
+    /// Mean overlong penalty.
+    pub reward_overlong: f64,
+    /// Mean and max completion length (tokens).
+    pub mean_length: f64,
+    /// Longest completion.
+    pub max_length: usize,
+    /// Mean thinking tokens.
+    pub thinking_tokens: f64,
+    /// Fraction of sampled groups dropped for equal rewards.
+    pub dropped_groups: f64,
+    /// Groups the update used.
+    pub groups_used: usize,
+    /// Mean policy entropy per completion token (nats).
+    pub entropy: f64,
+    /// Fraction of tokens whose ratio was clipped.
+    pub clip_fraction: f64,
+    /// Mean k3 KL to the reference (0 when off).
+    pub kl: f64,
+    /// Mean |ratio − 1| on the first update (sampling/training agreement).
+    pub ratio_error: f64,
+    /// Fraction of completions with a self-correction.
+    pub self_correction_rate: f64,
+    /// Curriculum level per family.
+    pub levels: BTreeMap<String, u8>,
+    /// Learning rate.
+    pub lr: f64,
+    /// Cumulative RL FLOPs.
+    pub flops: f64,
+    /// Cumulative RL seconds.
+    pub seconds: f64,
+}
+
+/// What a finished run reached.
+#[derive(Debug, Clone)]
+pub struct RlOutcome {
+    /// Counters, curriculum and curve at the end.
+    pub state: RlState,
+}
+
+/// True for the steps the curve is evaluated at: 0, 1, 2, 4, 8, …
+pub fn is_curve_step(step: u64) -> bool {
+    step == 0 || step.is_power_of_two()
+}
+
+/// A completion and its reward, with the problem's (family, level).
+struct Sampled {
+    problem: Problem,
+    completion: Completion,
+    prompt: Vec<u32>,
+    reward: Reward,
+    correct: bool,
+}
+
+/// Draws one training-split problem for slot `slot` of round `round` of `step`.
+fn draw_problem(config: &RlConfig, curriculum: &Curriculum, step: u64, round: u64, slot: u64) -> Result<Problem> {
+    let mut rng = Rng::seed_from_u64(seed_for(config.seed, &[step, round, slot]));
+    let (family, level) = curriculum.draw(&mut rng, &config.curriculum);
+    loop {
+        let problem = family.generate(level, rng.random())?;
+        if Split::of_prompt(&problem.prompt) == Split::Train {
+            return Ok(problem);
+        }
+    }
+}
+
+/// Samples a group of completions for each problem and scores them.
+fn sample_groups(
+    model: &TinyReasoner,
+    config: &RlConfig,
+    problems: &[Problem],
+    step: u64,
+    round: u64,
+) -> Result<Vec<Vec<Sampled>>> {
+    let params = SamplingParams {
+        temperature: config.temperature,
+        max_new_tokens: config.max_new_tokens,
+        ..SamplingParams::default()
+    };
+    let prompts: Vec<String> =
+        problems.iter().flat_map(|p| std::iter::repeat_n(p.prompt.clone(), config.group)).collect();
+    let seeds: Vec<u64> =
+        (0..prompts.len() as u64).map(|j| seed_for(config.seed, &[step, round, j, 0x5a4d_504c])).collect();
+    let mut completions = Vec::with_capacity(prompts.len());
+    for (p, s) in prompts.chunks(128).zip(seeds.chunks(128)) {
+        completions.extend(complete_tiny(model, p, s, &params, |_, _| {})?);
+    }
+    let mut groups: Vec<Vec<Sampled>> = problems.iter().map(|_| Vec::with_capacity(config.group)).collect();
+    for (j, completion) in completions.into_iter().enumerate() {
+        let problem = &problems[j / config.group];
+        let verdict = problem.verify(&completion.text);
+        let closed = completion.tokens.contains(&special::END_THINK);
+        let r = reward(&verdict, closed, completion.tokens.len(), config.max_new_tokens, &config.reward);
+        groups[j / config.group].push(Sampled {
+            problem: problem.clone(),
+            prompt: ByteTokenizer.encode_prompt(&problem.prompt),
+            completion,
+            reward: r,
+            correct: r.correct > 0.0,
+        });
+    }
+    Ok(groups)
+}
+
+/// Greedy held-out evaluation: a curve point.
+fn evaluate(model: &TinyReasoner, problems: &[Problem], max_new_tokens: usize, state: &RlState) -> Result<CurvePoint> {
+    let params = SamplingParams { temperature: 0.0, max_new_tokens, ..SamplingParams::default() };
+    let scored = attempt_all(model, problems, 1, &params, 0, 64)?;
+    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let (mut thinking, mut corrections) = (0usize, 0usize);
+    for s in &scored {
+        let entry = tally.entry(format!("{}/{}", s.problem.family(), s.problem.difficulty)).or_default();
+        entry.0 += s.correct();
+        entry.1 += 1;
+        for a in &s.attempts {
+            thinking += a.completion.compute.thinking_tokens;
+            corrections += usize::from(self_corrections(thinking_text(&a.completion.text)) > 0);
+        }
+    }
+    let pass1: BTreeMap<String, f64> = tally.into_iter().map(|(k, (c, n))| (k, c as f64 / n.max(1) as f64)).collect();
+    let n = scored.len().max(1) as f64;
+    Ok(CurvePoint {
+        step: state.step,
+        flops: state.sample_flops + state.train_flops,
+        seconds: state.seconds,
+        mean_pass1: pass1.values().sum::<f64>() / pass1.len().max(1) as f64,
+        pass1,
+        thinking_tokens: thinking as f64 / n,
+        self_correction_rate: corrections as f64 / n,
+    })
+}
+
+/// Loads the starting policy's weights into a fresh, trainable variable map.
+fn load_policy(init: &Path, device: &Device) -> Result<(VarMap, TinyReasoner)> {
+    let model_config = read_config(init)?;
+    let mut varmap = ponder_model::init_weights(&model_config, 0, device)?;
+    let weights = init.join(WEIGHTS_FILE);
+    varmap.load(&weights).map_err(|e| Error::Io { path: weights, why: e.to_string() })?;
+    let model = TinyReasoner::new(model_config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+    Ok((varmap, model))
+}
+
+/// Starts a fresh RL run in `out` (`resume = false`) or continues the one there from its
+/// last checkpoint. `stop_after` ends the run after that step without the final
+/// checkpoint, as a kill would (for tests).
+pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option<u64>) -> Result<RlOutcome> {
+    let device = Device::Cpu;
+    let run = RunDir::create(out)?;
+    let config = match (resume, config) {
+        (true, _) => run.read_json::<RlConfig>(RL_CONFIG_NAME)?,
+        (false, Some(c)) => c,
+        (false, None) => return Err(Error::Config("a new RL run needs a configuration".into())),
+    };
+    if config.steps.is_none() && config.minutes.is_none() {
+        return Err(Error::Config("give a step count or a time budget in minutes".into()));
+    }
+    if config.sources.iter().all(|(_, levels)| levels.is_empty()) || config.group < 2 || config.batch == 0 {
+        return Err(Error::Config("RL needs at least one (family, level), a group of 2 or more and a batch".into()));
+    }
+    run.write_json(RL_CONFIG_NAME, &config)?;
+
+    let (mut varmap, model) = load_policy(&config.init, &device)?;
+    let reference = if config.kl_beta > 0.0 { Some(TinyReasoner::load(&config.init, &device)?) } else { None };
+    let model_config = model.config().clone();
+    let mut optimizer = AdamW::for_varmap(&varmap, config.optimizer.clone())?;
+    let mut state = RlState {
+        step: 0,
+        sample_flops: 0.0,
+        train_flops: 0.0,
+        seconds: 0.0,
+        curriculum: Curriculum::new(&config.sources),
+        curve: Vec::new(),
+    };
+    if resume {
+        match run.latest_checkpoint::<RlState>()? {
+            Some((dir, saved)) => {
+                RunDir::restore(&dir, &mut varmap, &mut optimizer)?;
+                state = saved;
+                run.truncate_log_after(state.step)?;
+            }
+            None => run.truncate_log_after(0)?,
+        }
+    } else {
+        let _ = std::fs::remove_file(run.log_path());
+    }
+
+    let heldout = heldout_set(&config.evaluated_pairs(), config.eval_per_level)?;
+    let settings = UpdateSettings { clip: config.clip, aggregation: config.aggregation, kl_beta: config.kl_beta };
+    let deadline = config.minutes.map(|m| m * 60.0);
+    let bar = ProgressBar::new(config.steps.unwrap_or(0));
+    let template = if config.steps.is_some() {
+        "rl {bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise}, ETA {eta}]"
+    } else {
+        "rl step {pos}  {msg}  [{elapsed_precise}]"
+    };
+    bar.set_style(ProgressStyle::with_template(template).map_err(|e| Error::Config(e.to_string()))?);
+    bar.set_position(state.step);
+
+    loop {
+        if is_curve_step(state.step) && state.curve.last().is_none_or(|p| p.step < state.step) {
+            let point = evaluate(&model, &heldout, config.max_new_tokens, &state)?;
+            bar.println(format!(
+                "step {:>5}  {:.3e} FLOPs  held-out pass@1 {:.1}%",
+                point.step,
+                point.flops,
+                point.mean_pass1 * 100.0
+            ));
+            state.curve.push(point);
+            run.write_json(CURVE_NAME, &state.curve)?;
+        }
+        let out_of_time = deadline.is_some_and(|d| state.seconds >= d);
+        if config.steps.is_some_and(|n| state.step >= n) || (config.steps.is_none() && out_of_time) {
+            break;
+        }
+        let started = Instant::now();
+
+        // 1. Sample: rounds of `batch` problems × `group` completions until `batch`
+        //    groups with signal are in hand (dynamic sampling).
+        let mut kept: Vec<Vec<Sampled>> = Vec::new();
+        let mut unused: Vec<Vec<Sampled>> = Vec::new();
+        let mut dropped = 0usize;
+        for round in 0..config.max_rounds as u64 {
+            let problems: Vec<Problem> = (0..config.batch as u64)
+                .map(|slot| draw_problem(&config, &state.curriculum, state.step, round, slot))
+                .collect::<Result<_>>()?;
+            for group in sample_groups(&model, &config, &problems, state.step, round)? {
+                let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
+                state.sample_flops += group.iter().map(|s| s.completion.compute.flops).sum::<f64>();
+                if no_signal(&rewards) || kept.len() >= config.batch {
+                    dropped += usize::from(no_signal(&rewards));
+                    unused.push(group);
+                } else {
+                    kept.push(group);
+                }
+            }
+            if kept.len() >= config.batch {
+                break;
+            }
+        }
+        // 2. Curriculum: every sampled group at a family's current level counts.
+        for group in kept.iter().chain(&unused) {
+            let p = &group[0].problem;
+            let accuracy = group.iter().filter(|s| s.correct).count() as f32 / group.len() as f32;
+            if let Some(level) = state.curriculum.record(p.family(), p.difficulty, accuracy, &config.curriculum) {
+                bar.println(format!("step {:>5}  curriculum: {} moves up to level {level}", state.step, p.family()));
+            }
+        }
+        // 3. Advantages and the update.
+        let rollouts: Vec<Rollout> = kept
+            .iter()
+            .flat_map(|group| {
+                let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
+                let adv = advantages(&rewards, config.advantage);
+                group.iter().zip(adv).map(|(s, a)| Rollout {
+                    prompt: s.prompt.clone(),
+                    completion: s.completion.tokens.clone(),
+                    logprobs: s.completion.logprobs.clone(),
+                    advantage: a,
+                })
+            })
+            .collect();
+        let lr = config.optimizer.lr * ((state.step + 1) as f64 / config.warmup_steps.max(1) as f64).min(1.0);
+        let mut stats = UpdateStats::default();
+        for update in 0..config.updates_per_batch {
+            let s = policy_update(&model, reference.as_ref(), &mut optimizer, &rollouts, settings, lr)?;
+            if !s.loss.is_finite() {
+                return Err(Error::Config(format!(
+                    "RL loss became {} at step {}: lower the learning rate",
+                    s.loss, state.step
+                )));
+            }
+            let passes = if reference.is_some() { 4.0 } else { 3.0 };
+            state.train_flops +=
+                passes * model_config.flops_per_token(s.tokens / rollouts.len().max(1) / 2) * s.tokens as f64;
+            if update == 0 {
+                stats = s;
+            } else {
+                stats.loss_stats = s.loss_stats;
+            }
+        }
+        state.step += 1;
+        state.seconds += started.elapsed().as_secs_f64();
+
+        // 4. Log.
+        let samples: Vec<&Sampled> = kept.iter().chain(&unused).flatten().collect();
+        let n = samples.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&Sampled) -> f64| samples.iter().map(|s| f(s)).sum::<f64>() / n;
+        let entry = RlLogEntry {
+            step: state.step,
+            reward: mean(&|s| s.reward.total() as f64),
+            reward_correct: mean(&|s| s.reward.correct as f64),
+            reward_format: mean(&|s| s.reward.format as f64),
+            reward_overlong: mean(&|s| s.reward.overlong as f64),
+            mean_length: mean(&|s| s.completion.tokens.len() as f64),
+            max_length: samples.iter().map(|s| s.completion.tokens.len()).max().unwrap_or(0),
+            thinking_tokens: mean(&|s| s.completion.compute.thinking_tokens as f64),
+            dropped_groups: dropped as f64 / (kept.len() + unused.len()).max(1) as f64,
+            groups_used: kept.len(),
+            entropy: stats.entropy,
+            clip_fraction: stats.loss_stats.clip_fraction,
+            kl: stats.loss_stats.kl,
+            ratio_error: stats.ratio_error,
+            self_correction_rate: mean(&|s| {
+                f64::from(u8::from(self_corrections(thinking_text(&s.completion.text)) > 0))
+            }),
+            levels: state.curriculum.levels(),
+            lr,
+            flops: state.sample_flops + state.train_flops,
+            seconds: state.seconds,
+        };
+        run.log(&entry)?;
+        bar.set_position(state.step);
+        bar.set_message(format!(
+            "reward {:.3} | acc {:.0}% | len {:.0} | dropped {:.0}% | H {:.2}",
+            entry.reward,
+            entry.reward_correct * 100.0,
+            entry.mean_length,
+            entry.dropped_groups * 100.0,
+            entry.entropy
+        ));
+        if stop_after == Some(state.step) {
+            bar.abandon();
+            return Ok(RlOutcome { state });
+        }
+        let finished = config.steps.is_some_and(|n| state.step >= n);
+        if state.step % config.checkpoint_every == 0 || finished {
+            run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
+        }
+    }
+    // The final point of the curve, when the last step was not a curve step.
+    if state.curve.last().is_none_or(|p| p.step < state.step) {
+        let point = evaluate(&model, &heldout, config.max_new_tokens, &state)?;
+        state.curve.push(point);
+        run.write_json(CURVE_NAME, &state.curve)?;
+    }
+    run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
+    bar.finish();
+    Ok(RlOutcome { state })
+}

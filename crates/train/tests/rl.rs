@@ -1,0 +1,171 @@
+//! RL behaviour: GRPO raises the reward of a trivially learnable task in seconds; groups
+//! with equal rewards are dropped (no update); a killed RL run resumes identically; the
+//! run writes its log and its train-time curve.
+
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner};
+use ponder_tasks::Family;
+use ponder_train::data::MixtureConfig;
+use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
+use ponder_train::optim::{AdamW, AdamWConfig};
+use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
+use ponder_train::{pretrain, rl, CurvePoint, PretrainConfig, RlConfig, RlLogEntry};
+
+fn tiny(max_seq_len: usize) -> TinyConfig {
+    TinyConfig {
+        d_model: 32,
+        n_layers: 1,
+        n_heads: 2,
+        n_kv_heads: 2,
+        d_ff: 64,
+        max_seq_len,
+        ..TinyConfig::preset(Preset::Nano)
+    }
+}
+
+/// The task: write lowercase letters. Reward = share of the 4 sampled tokens that are
+/// `a`..=`z` (about 10% for a random model). GRPO must push it up within 30 steps.
+#[test]
+fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
+    let device = Device::Cpu;
+    let config = tiny(16);
+    let varmap = init_weights(&config, 3, &device).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+    let adamw = AdamWConfig { lr: 2e-2, weight_decay: 0.0, ..AdamWConfig::default() };
+    let mut optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
+    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
+    let params = SamplingParams { temperature: 1.0, max_new_tokens: 4, ..SamplingParams::default() };
+    let (groups, group) = (16usize, 8usize);
+    let mut rewards_per_step = Vec::new();
+    for step in 0..30u64 {
+        let prompts = vec![vec![special::BOS, u32::from(b'x')]; groups * group];
+        let seeds: Vec<u64> = (0..prompts.len() as u64).map(|i| step * 1000 + i).collect();
+        let generated = generate(&model, &prompts, &seeds, &params, |_, _| {}).expect("generate");
+        let rewards: Vec<f32> = generated
+            .iter()
+            .map(|g| {
+                g.tokens.iter().filter(|&&t| (u32::from(b'a')..=u32::from(b'z')).contains(&t)).count() as f32 / 4.0
+            })
+            .collect();
+        rewards_per_step.push(rewards.iter().sum::<f32>() / rewards.len() as f32);
+        let mut rollouts = Vec::new();
+        for (chunk, gens) in rewards.chunks(group).zip(generated.chunks(group)) {
+            for (g, a) in gens.iter().zip(advantages(chunk, AdvantageNorm::GroupStd)) {
+                rollouts.push(Rollout {
+                    prompt: prompts[0].clone(),
+                    completion: g.tokens.clone(),
+                    logprobs: g.logprobs.clone(),
+                    advantage: a,
+                });
+            }
+        }
+        let stats = policy_update(&model, None, &mut optimizer, &rollouts, settings, 2e-2).expect("update");
+        // Sampling and training compute the same log-probabilities (the ratio starts at 1).
+        assert!(stats.ratio_error < 1e-3, "ratio error {}", stats.ratio_error);
+    }
+    let first: f32 = rewards_per_step[..3].iter().sum::<f32>() / 3.0;
+    let last: f32 = rewards_per_step[27..].iter().sum::<f32>() / 3.0;
+    assert!(last > first + 0.3, "reward went from {first:.3} to {last:.3}: {rewards_per_step:?}");
+}
+
+/// A count-only model pretrained for a few seconds, saved in `dir/model`.
+fn pretrained(dir: &std::path::Path) {
+    let mut config = PretrainConfig::for_preset(Preset::Nano);
+    config.model = TinyConfig { d_model: 64, n_layers: 2, n_heads: 2, n_kv_heads: 2, d_ff: 128, ..tiny(256) };
+    config.batch_size = 4;
+    config.seq_len = 256;
+    config.steps = Some(40);
+    config.minutes = None;
+    config.warmup_steps = 5;
+    config.optimizer.lr = 3e-3;
+    config.mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0 };
+    config.eval_per_level = 0;
+    config.checkpoint_every = 1000;
+    pretrain(dir, Some(config), false, None).expect("pretrain");
+}
+
+fn rl_config(init: &std::path::Path, steps: u64) -> RlConfig {
+    let mut config = RlConfig::new(init.join("model"));
+    config.sources = vec![(Family::Count, vec![1, 2])];
+    config.group = 4;
+    config.batch = 4;
+    config.max_rounds = 2;
+    config.steps = Some(steps);
+    config.minutes = None;
+    config.max_new_tokens = 96;
+    config.eval_per_level = 4;
+    config.checkpoint_every = 2;
+    config.updates_per_batch = 2;
+    config
+}
+
+fn log_entries(dir: &std::path::Path) -> Vec<RlLogEntry> {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("log line"))
+        .collect()
+}
+
+#[test]
+fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
+    let base = tempfile::tempdir().expect("tempdir");
+    pretrained(base.path());
+
+    let straight = tempfile::tempdir().expect("tempdir");
+    let outcome = rl(straight.path(), Some(rl_config(base.path(), 5)), false, None).expect("straight run");
+    assert_eq!(outcome.state.step, 5);
+
+    let killed = tempfile::tempdir().expect("tempdir");
+    // Killed after step 3: the last checkpoint is step 2; step 3 is redone on resume.
+    rl(killed.path(), Some(rl_config(base.path(), 5)), false, Some(3)).expect("first part");
+    rl(killed.path(), None, true, None).expect("resumed");
+
+    let read = |d: &std::path::Path| std::fs::read(d.join("model/model.safetensors")).expect("weights");
+    assert_eq!(read(straight.path()), read(killed.path()), "resumed weights differ");
+    let (a, b) = (log_entries(straight.path()), log_entries(killed.path()));
+    assert_eq!(a.len(), 5);
+    assert_eq!(b.len(), 5);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.step, x.reward, x.groups_used, x.entropy), (y.step, y.reward, y.groups_used, y.entropy));
+    }
+    for e in &a {
+        assert!((0.0..=1.0).contains(&e.dropped_groups) && e.groups_used <= 4, "{e:?}");
+        assert!(e.flops > 0.0 && e.entropy > 0.0);
+    }
+
+    // The curve: steps 0, 1, 2, 4 and the final 5, with compute growing.
+    let curve: Vec<CurvePoint> =
+        serde_json::from_str(&std::fs::read_to_string(straight.path().join("curve.json")).expect("curve"))
+            .expect("json");
+    let steps: Vec<u64> = curve.iter().map(|p| p.step).collect();
+    assert_eq!(steps, [0, 1, 2, 4, 5]);
+    assert!(curve.windows(2).all(|w| w[1].flops > w[0].flops));
+    assert!(curve[0].pass1.contains_key("count/1") && curve[0].pass1.contains_key("count/2"));
+}
+
+/// A random model never answers right; without shaping terms every reward is 0, so every
+/// group is dropped and the weights do not move.
+#[test]
+fn groups_with_equal_rewards_are_dropped() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let device = Device::Cpu;
+    let config = tiny(256);
+    let varmap = init_weights(&config, 5, &device).expect("init");
+    ponder_model::save_weights(&base.path().join("model"), &config, &varmap).expect("save");
+
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut rl_cfg = rl_config(base.path(), 2);
+    rl_cfg.max_new_tokens = 24;
+    rl_cfg.reward.format_bonus = 0.0;
+    rl_cfg.reward.overlong_penalty = 0.0;
+    rl(out.path(), Some(rl_cfg), false, None).expect("run");
+    for e in log_entries(out.path()) {
+        assert_eq!(e.groups_used, 0, "{e:?}");
+        assert_eq!(e.dropped_groups, 1.0, "{e:?}");
+        assert_eq!(e.reward, 0.0, "{e:?}");
+    }
+    let read = |d: &std::path::Path| std::fs::read(d.join("model/model.safetensors")).expect("weights");
+    assert_eq!(read(base.path()), read(out.path()), "weights moved without signal");
+}
