@@ -3,10 +3,12 @@
 
 mod ask_cmd;
 mod bench_cmd;
+mod charts;
 mod demo_cmd;
 mod eval_cmd;
 mod model_path;
 mod pretrain_cmd;
+mod rl_cmd;
 mod tasks_cmd;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,8 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
     /// Pretrain a tiny reasoner from scratch on solver traces (or resume a killed run).
     Pretrain(pretrain_cmd::PretrainArgs),
+    /// Reinforcement learning on verifiable rewards (GRPO family) and the train-time curve.
+    Rl(rl_cmd::RlArgs),
     /// Held-out accuracy per family and level: pass@1 (greedy, sampled), pass@k, thinking length.
     Eval(eval_cmd::EvalArgs),
     /// Ask a trained model a question; its thinking streams dimmed, then the answer.
@@ -46,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Pretrain(args) => pretrain_cmd::run(args),
+        Command::Rl(args) => rl_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Ask(args) => ask_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),

@@ -1,0 +1,218 @@
+//! `ponder rl`: reinforcement learning on verifiable rewards from a pretrained model, and
+//! the train-time compute curve.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use ponder_tasks::Family;
+use ponder_train::grpo::{AdvantageNorm, LossAggregation};
+use ponder_train::{rl, CurvePoint, RlConfig, RlOutcome};
+
+use crate::charts;
+use crate::model_path::model_dir;
+
+/// How advantages are normalised.
+#[derive(Clone, Copy, ValueEnum)]
+enum Advantage {
+    /// (r − mean) / std: GRPO.
+    GroupStd,
+    /// r − mean: Dr. GRPO (the default).
+    MeanOnly,
+}
+
+/// How the loss is averaged.
+#[derive(Clone, Copy, ValueEnum)]
+enum Aggregation {
+    /// Over all completion tokens of the batch: DAPO (the default).
+    TokenMean,
+    /// Per sequence, then over sequences: GRPO.
+    SequenceMean,
+}
+
+/// Arguments of `ponder rl`.
+#[derive(Args)]
+pub struct RlArgs {
+    /// The pretrained model: a run folder (e.g. runs/base) or a model folder.
+    #[arg(long, required_unless_present = "resume")]
+    init: Option<PathBuf>,
+    /// Run folder.
+    #[arg(long, default_value = "runs/rl")]
+    out: PathBuf,
+    /// Continue the RL run in this folder from its last checkpoint.
+    #[arg(long, conflicts_with_all = ["init"])]
+    resume: Option<PathBuf>,
+    /// Train on these families only (comma-separated), at their default RL levels.
+    #[arg(long, value_delimiter = ',')]
+    families: Vec<Family>,
+    /// Curriculum levels of a family, easiest first, e.g. `countdown:1-3` or `word:2,4`
+    /// (repeatable; replaces the default levels of that family).
+    #[arg(long = "levels")]
+    levels: Vec<String>,
+    /// Time budget in minutes (evaluations excluded).
+    #[arg(long, conflicts_with = "steps")]
+    minutes: Option<f64>,
+    /// Number of RL steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Completions per problem.
+    #[arg(long, default_value_t = 8)]
+    group: usize,
+    /// Problems (groups) per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Completion length cap (tokens).
+    #[arg(long, default_value_t = 512)]
+    max_new_tokens: usize,
+    /// KL penalty coefficient toward the starting model (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    kl: f64,
+    /// Advantage normalisation.
+    #[arg(long, value_enum, default_value = "mean-only")]
+    advantage: Advantage,
+    /// Loss aggregation.
+    #[arg(long, value_enum, default_value = "token-mean")]
+    aggregation: Aggregation,
+    /// Policy updates per sampled batch (with more than 1, ratio clipping matters).
+    #[arg(long, default_value_t = 1)]
+    updates: usize,
+    /// Held-out problems per (family, level) at each curve point.
+    #[arg(long, default_value_t = 32)]
+    eval_n: usize,
+    /// Seed of problems and sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Parses `family:1-3` or `family:2,4`.
+fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
+    let (family, levels) = spec
+        .split_once(':')
+        .with_context(|| format!("--levels {spec:?}: expected FAMILY:LEVELS, e.g. countdown:1-3"))?;
+    let family: Family = family.parse()?;
+    let levels: Vec<u8> = if let Some((a, b)) = levels.split_once('-') {
+        (a.trim().parse::<u8>()?..=b.trim().parse::<u8>()?).collect()
+    } else {
+        levels.split(',').map(|l| l.trim().parse::<u8>()).collect::<Result<_, _>>()?
+    };
+    if let Some(bad) = levels.iter().find(|&&l| l == 0 || l > family.levels()) {
+        bail!("--levels {spec:?}: {family} has levels 1-{}, not {bad}", family.levels());
+    }
+    Ok((family, levels))
+}
+
+/// Runs `ponder rl`.
+pub fn run(args: RlArgs) -> anyhow::Result<()> {
+    let (out, outcome) = if let Some(dir) = &args.resume {
+        println!("resuming {}", dir.display());
+        (dir.clone(), rl(dir, None, true, None)?)
+    } else {
+        let init = model_dir(args.init.as_deref().context("--init is required")?)?;
+        let mut config = RlConfig::new(init);
+        if !args.families.is_empty() {
+            config.sources.retain(|(f, _)| args.families.contains(f));
+        }
+        for spec in &args.levels {
+            let (family, levels) = parse_levels(spec)?;
+            match config.sources.iter_mut().find(|(f, _)| *f == family) {
+                Some(source) => source.1 = levels,
+                None => config.sources.push((family, levels)),
+            }
+        }
+        config.seed = args.seed;
+        config.steps = args.steps;
+        config.minutes = if args.steps.is_some() { None } else { Some(args.minutes.unwrap_or(10.0)) };
+        config.group = args.group;
+        config.batch = args.batch;
+        config.max_new_tokens = args.max_new_tokens;
+        config.kl_beta = args.kl;
+        config.updates_per_batch = args.updates.max(1);
+        config.eval_per_level = args.eval_n;
+        config.advantage = match args.advantage {
+            Advantage::GroupStd => AdvantageNorm::GroupStd,
+            Advantage::MeanOnly => AdvantageNorm::MeanOnly,
+        };
+        config.aggregation = match args.aggregation {
+            Aggregation::TokenMean => LossAggregation::TokenMean,
+            Aggregation::SequenceMean => LossAggregation::SequenceMean,
+        };
+        if let Some(lr) = args.lr {
+            config.optimizer.lr = lr;
+        }
+        let sources: Vec<String> = config
+            .sources
+            .iter()
+            .map(|(f, l)| format!("{f} {}", l.iter().map(u8::to_string).collect::<Vec<_>>().join(",")))
+            .collect();
+        println!(
+            "RL from {}: {} groups of {} per step, levels {}",
+            config.init.display(),
+            config.batch,
+            config.group,
+            sources.join(" | ")
+        );
+        (args.out.clone(), rl(&args.out, Some(config), false, None)?)
+    };
+    report(&out, &outcome)
+}
+
+/// Prints the curve and writes its charts.
+fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
+    let curve = &outcome.state.curve;
+    println!("\ntrain-time curve (held-out greedy pass@1):");
+    println!("{}", curve_table(curve));
+    write_train_charts(out, curve)?;
+    println!(
+        "wrote {}/ (model/, log.jsonl, curve.json, train_compute.svg/.png, train_thinking.svg/.png, train_corrections.svg/.png)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes the three train-time charts into `out`.
+pub fn write_train_charts(out: &Path, curve: &[CurvePoint]) -> anyhow::Result<()> {
+    ponder_eval::write_chart(&charts::train_compute(curve), &out.join("train_compute"))?;
+    ponder_eval::write_chart(&charts::train_thinking(curve), &out.join("train_thinking"))?;
+    ponder_eval::write_chart(&charts::train_corrections(curve), &out.join("train_corrections"))?;
+    Ok(())
+}
+
+/// The curve as a text table: one row per point, one column per family/level.
+pub fn curve_table(curve: &[CurvePoint]) -> String {
+    let Some(first) = curve.first() else { return String::from("(no points)") };
+    let keys: Vec<&String> = first.pass1.keys().collect();
+    let mut s = format!("{:>6} {:>10} {:>7} {:>8}", "step", "FLOPs", "mean", "think");
+    for k in &keys {
+        s.push_str(&format!(" {k:>12}"));
+    }
+    for p in curve {
+        s.push_str(&format!(
+            "\n{:>6} {:>10.2e} {:>6.1}% {:>8.0}",
+            p.step,
+            p.flops,
+            100.0 * p.mean_pass1,
+            p.thinking_tokens
+        ));
+        for k in &keys {
+            s.push_str(&format!(" {:>11.1}%", 100.0 * p.pass1.get(*k).copied().unwrap_or(0.0)));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_specs_parse_ranges_and_lists() {
+        assert_eq!(parse_levels("countdown:1-3").expect("range"), (Family::Countdown, vec![1, 2, 3]));
+        assert_eq!(parse_levels("word:2,4").expect("list"), (Family::Word, vec![2, 4]));
+        assert!(parse_levels("word").is_err());
+        assert!(parse_levels("sudoku:1-9").expect_err("too high").to_string().contains("levels 1-5"));
+        assert!(parse_levels("nonsense:1").is_err());
+    }
+}
