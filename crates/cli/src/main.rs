@@ -9,6 +9,7 @@ mod eval_cmd;
 mod model_path;
 mod pretrain_cmd;
 mod rl_cmd;
+mod sweep_cmd;
 mod tasks_cmd;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Rl(rl_cmd::RlArgs),
     /// Held-out accuracy per family and level: pass@1 (greedy, sampled), pass@k, thinking length.
     Eval(eval_cmd::EvalArgs),
+    /// The test-time compute curve: accuracy vs compute for longer thinking, votes and best-of-N.
+    Sweep(sweep_cmd::SweepArgs),
     /// Ask a trained model a question; its thinking streams dimmed, then the answer.
     Ask(ask_cmd::AskArgs),
     /// Speed figures: training and sampling throughput, beside the peer implementation.
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain_cmd::run(args),
         Command::Rl(args) => rl_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Sweep(args) => sweep_cmd::run(args),
         Command::Ask(args) => ask_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Tasks(args) => tasks_cmd::run(args),

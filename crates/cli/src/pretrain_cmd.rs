@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+
+use crate::model_path::model_dir;
 use ponder_model::Preset;
 use ponder_tasks::Family;
 use ponder_train::{pretrain, PretrainConfig};
@@ -41,6 +43,12 @@ pub struct PretrainArgs {
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
     lr: Option<f64>,
+    /// Continue training the weights of this model (a run or model folder) instead of
+    /// starting from scratch: same data stream, a fresh optimizer, and a constant learning
+    /// rate (default: a tenth of the preset's, where the base run's cosine ended). This is
+    /// the "more supervised training at equal compute" baseline for RL.
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// Held-out problems per family evaluated during training (0: none).
     #[arg(long, default_value_t = 8)]
     heldout: usize,
@@ -66,12 +74,19 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
             config.mixture.mistake_rate = r;
         }
         config.eval_per_level = args.heldout;
+        if let Some(init) = &args.init {
+            let dir = model_dir(init)?;
+            config.model = ponder_model::read_config(&dir)?;
+            config.init = Some(dir);
+            config.optimizer.lr *= config.min_lr_ratio;
+            (config.warmup_steps, config.min_lr_ratio) = (0, 1.0);
+        }
         if let Some(lr) = args.lr {
             config.optimizer.lr = lr;
         }
         println!(
-            "pretraining a {:?} tiny reasoner ({} parameters) into {}",
-            args.preset,
+            "pretraining a {} tiny reasoner ({} parameters) into {}",
+            config.init.as_ref().map_or(format!("{:?}", args.preset), |d| format!("{} (continued)", d.display())),
             config.model.param_count(),
             args.out.display()
         );

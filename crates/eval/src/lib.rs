@@ -9,11 +9,13 @@ mod html;
 mod passk;
 mod plot;
 mod report;
+mod sweep;
 
 pub use html::{report_html, Section, Table};
 pub use passk::pass_at_k;
 pub use plot::{chart_png, chart_svg, write_chart, Chart, Series, CHART_SIZE};
 pub use report::{evaluate, EvalConfig, EvalReport, EvalRow};
+pub use sweep::{sweep, AutoComparison, Method, SweepConfig, SweepPoint, SweepReport};
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]

@@ -7,9 +7,9 @@ mod strategy;
 mod tiny_engine;
 
 pub use completion::{Completion, Compute};
-pub use ponder_model::{FinishReason, SamplingParams};
+pub use ponder_model::{Budget, FinishReason, SamplingParams};
 pub use scoring::{attempt_all, heldout_problems, Attempt, Scored};
-pub use strategy::{decide, expected_solve_rate, Decision, Scorer, Strategy};
+pub use strategy::{decide, expected_solve_rate, AutoTable, Decision, Scorer, Strategy};
 pub use tiny_engine::complete_tiny;
 
 /// Everything that can go wrong in this crate.

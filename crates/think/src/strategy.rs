@@ -21,7 +21,7 @@ pub enum Scorer {
 }
 
 /// A way to spend test-time compute on one problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Strategy {
     /// One sample.
@@ -47,14 +47,40 @@ pub enum Strategy {
         /// Submissions.
         k: usize,
     },
+    /// Compute-optimal choice per problem difficulty (Snell et al. 2024): the strategy
+    /// the table measured best for the problem's `family/level` at the table's compute
+    /// budget, or `fallback` for difficulties the table has not seen.
+    Auto(AutoTable),
+}
+
+/// The measured table behind [`Strategy::Auto`]: for each `family/level`, the strategy
+/// with the best accuracy (on calibration problems) among those whose mean compute fits
+/// the budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoTable {
+    /// `family/level` → chosen strategy (never itself `Auto`).
+    pub choices: Vec<(String, Strategy)>,
+    /// Used for difficulties not in `choices`.
+    pub fallback: Box<Strategy>,
+}
+
+impl AutoTable {
+    /// The strategy for `problem`.
+    pub fn choose(&self, problem: &Problem) -> &Strategy {
+        let key = format!("{}/{}", problem.family(), problem.difficulty);
+        self.choices.iter().find(|(k, _)| *k == key).map_or(&self.fallback, |(_, s)| s)
+    }
 }
 
 impl Strategy {
     /// Samples the strategy draws.
     pub fn samples(&self) -> usize {
-        match *self {
+        match self {
             Strategy::Single => 1,
-            Strategy::MajorityVote { n } | Strategy::BestOfN { n, .. } | Strategy::SelectK { n, .. } => n,
+            Strategy::MajorityVote { n } | Strategy::BestOfN { n, .. } | Strategy::SelectK { n, .. } => *n,
+            Strategy::Auto(table) => {
+                table.choices.iter().map(|(_, s)| s.samples()).chain([table.fallback.samples()]).max().unwrap_or(1)
+            }
         }
     }
 }
@@ -91,6 +117,9 @@ fn clusters(problem: &Problem, attempts: &[Attempt], keep: impl Fn(usize) -> boo
 /// Applies `strategy` to the first `strategy.samples()` of `attempts` (which must hold at
 /// least that many).
 pub fn decide(strategy: &Strategy, problem: &Problem, attempts: &[Attempt]) -> Decision {
+    if let Strategy::Auto(table) = strategy {
+        return decide(table.choose(problem), problem, attempts);
+    }
     let n = strategy.samples().min(attempts.len());
     let attempts = &attempts[..n];
     let mut compute = Compute::default();
@@ -99,6 +128,7 @@ pub fn decide(strategy: &Strategy, problem: &Problem, attempts: &[Attempt]) -> D
     }
     let checked = |i: usize| problem.checkable_at_test_time() && attempts[i].verdict.is_correct();
     let submitted: Vec<usize> = match *strategy {
+        Strategy::Auto(_) => unreachable!("resolved above"),
         Strategy::Single => (n > 0).then_some(0).into_iter().collect(),
         Strategy::MajorityVote { .. } => {
             let groups = clusters(problem, attempts, |_| true);

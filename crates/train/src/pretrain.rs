@@ -24,6 +24,9 @@ pub const CONFIG_NAME: &str = "pretrain.json";
 pub struct PretrainConfig {
     /// The model shape.
     pub model: TinyConfig,
+    /// Start from the weights in this model folder instead of a fresh initialisation.
+    #[serde(default)]
+    pub init: Option<std::path::PathBuf>,
     /// Seeds the initial weights and the data stream.
     pub seed: u64,
     /// Rows per batch.
@@ -64,6 +67,7 @@ impl PretrainConfig {
         };
         Self {
             model: TinyConfig::preset(preset),
+            init: None,
             seed: 0,
             batch_size: 8,
             seq_len: 768,
@@ -152,6 +156,10 @@ pub fn pretrain(
     // Model and optimizer: fresh, or restored from the last checkpoint.
     let mut varmap: VarMap = init_weights(&config.model, config.seed, &device)?;
     let model = TinyReasoner::new(config.model.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
+    if let (Some(init), false) = (&config.init, resume) {
+        let weights = init.join(ponder_model::WEIGHTS_FILE);
+        varmap.load(&weights).map_err(|e| Error::Io { path: weights, why: e.to_string() })?;
+    }
     let mut optimizer = AdamW::for_varmap(&varmap, config.optimizer.clone())?;
     let mut state = RunState::default();
     if resume {

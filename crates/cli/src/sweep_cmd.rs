@@ -1,0 +1,73 @@
+//! `ponder sweep`: the test-time compute curve of a model.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use candle_core::Device;
+use clap::Args;
+use ponder_eval::{sweep, write_chart, SweepConfig};
+use ponder_model::TinyReasoner;
+use ponder_tasks::Family;
+
+use crate::model_path::{families, model_dir};
+
+/// Arguments of `ponder sweep`.
+#[derive(Args)]
+pub struct SweepArgs {
+    /// A run folder or model folder.
+    #[arg(long, default_value = "runs/demo")]
+    model: PathBuf,
+    /// Families (comma-separated; default: all six).
+    #[arg(long, value_delimiter = ',')]
+    families: Vec<Family>,
+    /// Levels of each family (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    levels: Vec<u8>,
+    /// Held-out problems per family and level.
+    #[arg(short, default_value_t = 50)]
+    n: usize,
+    /// Thinking budgets of the sequential curve (max thinking tokens).
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256,512")]
+    budgets: Vec<usize>,
+    /// Sample counts of the parallel curves (the largest is drawn once and reused).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+    votes: Vec<usize>,
+    /// Temperature of the parallel samples.
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f32,
+    /// Most new tokens per completion.
+    #[arg(long, default_value_t = 640)]
+    max_tokens: usize,
+    /// Seed of the samplers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output folder (sweep.json, test_compute.svg, test_compute.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Runs `ponder sweep`.
+pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let dir = model_dir(&args.model)?;
+    let model = TinyReasoner::load(&dir, &Device::Cpu)?;
+    let out = args.out.clone().unwrap_or_else(|| args.model.join("sweep"));
+    let config = SweepConfig {
+        families: families(&args.families),
+        levels: args.levels,
+        n: args.n,
+        budgets: args.budgets,
+        votes: args.votes,
+        temperature: args.temperature,
+        max_new_tokens: args.max_tokens,
+        seed: args.seed,
+        ..SweepConfig::default()
+    };
+    let report = sweep(&model, &config)?;
+    print!("{}", report.table());
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let json = serde_json::to_string_pretty(&report)?;
+    std::fs::write(out.join("sweep.json"), json).with_context(|| format!("cannot write {}", out.display()))?;
+    write_chart(&report.chart(), &out.join("test_compute"))?;
+    println!("wrote {}/ (sweep.json, test_compute.svg, test_compute.png) in {:.0} s", out.display(), report.seconds);
+    Ok(())
+}
