@@ -8,6 +8,8 @@ use clap::Args;
 use ponder_model::{Budget, SamplingParams, TinyReasoner};
 use ponder_think::complete_tiny;
 
+use ponder_think::Effort;
+
 use crate::model_path::model_dir;
 
 /// Arguments of `ponder ask`.
@@ -27,6 +29,9 @@ pub struct AskArgs {
     /// Sampler seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Reasoning effort: low (128 thinking tokens), medium (512), high (no cap) or a number.
+    #[arg(long, conflicts_with = "max_thinking")]
+    effort: Option<Effort>,
     /// Close the thinking block after this many thinking tokens, then let the model answer.
     #[arg(long)]
     max_thinking: Option<usize>,
@@ -41,7 +46,10 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     let params = SamplingParams {
         temperature: args.temperature,
         max_new_tokens: args.max_tokens,
-        budget: Budget { min_thinking: args.min_thinking, max_thinking: args.max_thinking },
+        budget: Budget {
+            min_thinking: args.min_thinking,
+            max_thinking: args.effort.map_or(args.max_thinking, |e| e.tiny_budget().max_thinking),
+        },
         ..SamplingParams::default()
     };
     let color = std::io::stdout().is_terminal();
@@ -68,7 +76,7 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     writeln!(out)?;
     let completion = &completions[0];
     if completion.closed_by_budget {
-        eprintln!("(thinking closed by the budget of {} tokens)", args.max_thinking.unwrap_or_default());
+        eprintln!("(thinking closed by the budget of {} tokens)", params.budget.max_thinking.unwrap_or_default());
     }
     if completion.answer().is_none() {
         eprintln!("(no answer: the thinking block never closed within {} tokens)", args.max_tokens);

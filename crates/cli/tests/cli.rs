@@ -102,3 +102,31 @@ fn ask_streams_a_trained_model_and_obeys_the_thinking_budget() {
     assert!(tokens <= 6, "{tokens} thinking tokens over a budget of 6: {text:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_demo_runs_every_stage_and_writes_its_report() {
+    // A very short demo: seconds of pretraining and RL, two problems per level.
+    let dir = std::env::temp_dir().join(format!("ponder-cli-demo-{}", std::process::id()));
+    let out = ponder(&["demo", "--out", dir.to_str().expect("utf-8 path"), "--minutes", "0.15", "-n", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("test-time compute sweep") && stdout.contains("Strategy::Auto"), "{stdout}");
+    for file in [
+        "model/model.safetensors",
+        "examples.md",
+        "eval.json",
+        "sweep.json",
+        "test_compute.svg",
+        "test_compute.png",
+        "rl/curve.json",
+        "rl/log.jsonl",
+        "rl/train_compute.png",
+        "rl/model/model.safetensors",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(html.contains("Accuracy vs RL training compute") && html.contains("Accuracy vs test-time compute"));
+    assert!(html.matches("<svg").count() >= 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

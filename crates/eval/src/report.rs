@@ -82,7 +82,7 @@ pub struct EvalReport {
 
 impl EvalReport {
     /// Header and one row of cells per family and level.
-    fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
+    pub fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let header = [
             "family",
             "level",

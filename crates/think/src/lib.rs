@@ -2,11 +2,13 @@
 //! [`Compute`] cost, so every curve can be drawn against compute measured at the source.
 
 mod completion;
+mod effort;
 mod scoring;
 mod strategy;
 mod tiny_engine;
 
 pub use completion::{Completion, Compute};
+pub use effort::Effort;
 pub use ponder_model::{Budget, FinishReason, SamplingParams};
 pub use scoring::{attempt_all, heldout_problems, Attempt, Scored};
 pub use strategy::{decide, expected_solve_rate, AutoTable, Decision, Scorer, Strategy};

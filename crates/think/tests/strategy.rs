@@ -125,3 +125,24 @@ fn a_smaller_run_draws_the_first_samples_of_a_larger_one() {
         assert_eq!(texts(b, 3), texts(s, 3), "subset reuse must equal a separate run");
     }
 }
+
+#[test]
+fn auto_uses_the_table_entry_for_the_problem_difficulty() {
+    use ponder_think::AutoTable;
+    let (p, r) = word_problem(); // a word problem of level 1
+    let (a, b) = ((r + 1).to_string(), r.to_string());
+    let samples: Vec<Attempt> = [&a, &b, &b].iter().map(|x| attempt(&p, x, -1.0)).collect();
+    let voting = AutoTable {
+        choices: vec![("word/1".into(), Strategy::MajorityVote { n: 3 })],
+        fallback: Box::new(Strategy::Single),
+    };
+    let d = decide(&Strategy::Auto(voting.clone()), &p, &samples);
+    assert!(d.solved, "the vote of 3 finds the right answer");
+    assert_eq!(d.compute.flops, 300.0);
+    // A table without this difficulty falls back: one sample, the wrong one.
+    let other = AutoTable { choices: vec![("word/2".into(), Strategy::MajorityVote { n: 3 })], ..voting.clone() };
+    let d = decide(&Strategy::Auto(other), &p, &samples);
+    assert!(!d.solved);
+    assert_eq!(d.compute.flops, 100.0);
+    assert_eq!(Strategy::Auto(voting).samples(), 3);
+}
