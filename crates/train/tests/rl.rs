@@ -2,15 +2,16 @@
 //! with equal rewards are dropped (no update); a killed RL run resumes identically; the
 //! run writes its log and its train-time curve.
 
+mod common;
+
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner};
 use ponder_tasks::Family;
-use ponder_train::data::MixtureConfig;
 use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
-use ponder_train::{pretrain, rl, CurvePoint, PretrainConfig, RlConfig, RlLogEntry};
+use ponder_train::{pretrain, rl, CurvePoint, RlConfig, RlLogEntry};
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
     TinyConfig {
@@ -71,15 +72,7 @@ fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
 
 /// A count-only model pretrained for a few seconds, saved in `dir/model`.
 fn pretrained(dir: &std::path::Path) {
-    let mut config = PretrainConfig::for_preset(Preset::Nano);
-    config.model = TinyConfig { d_model: 64, n_layers: 2, n_heads: 2, n_kv_heads: 2, d_ff: 128, ..tiny(256) };
-    config.batch_size = 4;
-    config.seq_len = 256;
-    config.steps = Some(40);
-    config.minutes = None;
-    config.warmup_steps = 5;
-    config.optimizer.lr = 3e-3;
-    config.mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0 };
+    let mut config = common::quick_config(40);
     config.eval_per_level = 0;
     config.checkpoint_every = 1000;
     pretrain(dir, Some(config), false, None).expect("pretrain");
