@@ -108,7 +108,7 @@ impl RlConfig {
             minutes: Some(10.0),
             temperature: 1.0,
             max_new_tokens: 512,
-            optimizer: AdamWConfig { lr: 3e-4, weight_decay: 0.0, ..AdamWConfig::default() },
+            optimizer: AdamWConfig { lr: 5e-4, weight_decay: 0.0, ..AdamWConfig::default() },
             warmup_steps: 5,
             updates_per_batch: 1,
             clip: Clip::default(),
