@@ -302,7 +302,7 @@ fn auto_comparisons(pools: &[Scored], config: &SweepConfig) -> Vec<AutoCompariso
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for s in pools {
         let i = seen.entry(level_key(&s.problem)).or_default();
-        if *i % 2 == 0 {
+        if i.is_multiple_of(2) {
             calibration.push(s)
         } else {
             evaluation.push(s)
@@ -319,7 +319,7 @@ fn auto_comparisons(pools: &[Scored], config: &SweepConfig) -> Vec<AutoCompariso
             .flat_map(|&m| {
                 let single = (m == 1).then_some(Strategy::Single);
                 let multi = (m > 1)
-                    .then(|| [Strategy::MajorityVote { n: m }, Strategy::BestOfN { n: m, scorer: Scorer::Verifier }]);
+                    .then_some([Strategy::MajorityVote { n: m }, Strategy::BestOfN { n: m, scorer: Scorer::Verifier }]);
                 single.into_iter().chain(multi.into_iter().flatten())
             })
             .collect();

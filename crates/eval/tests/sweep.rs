@@ -27,7 +27,11 @@ impl Engine for Scripted {
             .map(|(prompt, &seed)| {
                 let right = &self.answers.iter().find(|(p, _)| p == prompt).expect("known prompt").1;
                 let thinking = params.budget.max_thinking.unwrap_or(usize::MAX).min(40);
-                let lucky = if params.temperature <= 0.0 { fnv1a(prompt.as_bytes()) % 2 == 0 } else { seed % 3 == 0 };
+                let lucky = if params.temperature <= 0.0 {
+                    fnv1a(prompt.as_bytes()).is_multiple_of(2)
+                } else {
+                    seed.is_multiple_of(3)
+                };
                 let answer = if thinking >= 40 && lucky { right.clone() } else { "999999".into() };
                 Completion {
                     text: format!("<think>{}</think>{answer}", "x".repeat(thinking)),
@@ -67,7 +71,7 @@ fn the_sweep_measures_both_kinds_of_scaling() {
     // Sequential: a budget below what the problem needs never solves; enough budget does.
     assert_eq!(at(Method::LongerThinking, 16).accuracy, 0.0);
     let greedy_expected =
-        problems.iter().filter(|p| fnv1a(p.prompt.as_bytes()) % 2 == 0).count() as f64 / problems.len() as f64;
+        problems.iter().filter(|p| fnv1a(p.prompt.as_bytes()).is_multiple_of(2)).count() as f64 / problems.len() as f64;
     assert!((at(Method::LongerThinking, 64).accuracy - greedy_expected).abs() < 1e-9);
     assert!(at(Method::LongerThinking, 64).flops > at(Method::LongerThinking, 16).flops);
 

@@ -11,19 +11,13 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 /// Limits on the number of thinking tokens (those between `<think>` and `</think>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The default forces nothing: the model thinks as long as it wants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budget {
     /// Replace an earlier `</think>` by a continuation cue until this many thinking tokens.
     pub min_thinking: usize,
     /// Close the thinking block after this many thinking tokens (`None`: no limit).
     pub max_thinking: Option<usize>,
-}
-
-impl Default for Budget {
-    fn default() -> Self {
-        // No forcing: the model thinks as long as it wants.
-        Self { min_thinking: 0, max_thinking: None }
-    }
 }
 
 impl Budget {
@@ -173,7 +167,7 @@ mod tests {
     fn the_maximum_is_never_exceeded_whatever_the_model_does() {
         for max in 1..12 {
             for seed in 0..20u32 {
-                let model = |step: usize| [7, CLOSE, 8, OPEN, 9][((step as u32 * 2654435761u32 ^ seed) % 5) as usize];
+                let model = |step: usize| [7, CLOSE, 8, OPEN, 9][(((step as u32 * 2654435761u32) ^ seed) % 5) as usize];
                 let budget = Budget { min_thinking: max / 2, max_thinking: Some(max) };
                 let (out, _) = run(budget, model, 40);
                 let close = out.iter().position(|&t| t == CLOSE).expect("always closes");

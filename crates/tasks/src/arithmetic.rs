@@ -191,7 +191,7 @@ mod tests {
             }
             terms.push((sign, v));
             if i + 1 < tokens.len() {
-                sign = tokens[i + 1].chars().next().unwrap();
+                sign = tokens[i + 1].chars().next().unwrap_or('+');
             }
             i += 2;
         }

@@ -64,7 +64,7 @@ mod tests {
     fn efforts_parse_and_map_to_budgets() {
         assert_eq!("LOW".parse::<Effort>(), Ok(Effort::Low));
         assert_eq!("300".parse::<Effort>(), Ok(Effort::Tokens(300)));
-        assert!("lots".parse::<Effort>().unwrap_err().contains("low, medium, high"));
+        assert!("lots".parse::<Effort>().is_err_and(|e| e.contains("low, medium, high")));
         assert_eq!(Effort::Low.tiny_budget().max_thinking, Some(128));
         assert_eq!(Effort::High.tiny_budget(), Budget::default());
         assert_eq!(Effort::Tokens(40).tiny_budget().max_thinking, Some(40));

@@ -110,7 +110,7 @@ fn clusters(problem: &Problem, attempts: &[Attempt], keep: impl Fn(usize) -> boo
         }
     }
     // Stable sort: equal sizes keep first-seen order.
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     groups
 }
 

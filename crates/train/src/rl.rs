@@ -503,7 +503,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             return Ok(RlOutcome { state });
         }
         let finished = config.steps.is_some_and(|n| state.step >= n);
-        if state.step % config.checkpoint_every == 0 || finished {
+        if state.step.is_multiple_of(config.checkpoint_every) || finished {
             run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
         }
     }
