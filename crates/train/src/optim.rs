@@ -95,6 +95,22 @@ impl AdamW {
         Ok(total.sqrt())
     }
 
+    /// Adds the gradients of `more` (a later micro-batch) into `total`, for every
+    /// parameter this optimizer holds.
+    pub fn accumulate(&self, total: &mut GradStore, more: &GradStore) -> Result<()> {
+        for (_, var) in &self.params {
+            let t = var.as_tensor();
+            if let Some(g) = more.get(t) {
+                let sum = match total.get(t) {
+                    Some(a) => (a + g)?,
+                    None => g.clone(),
+                };
+                total.insert(t, sum);
+            }
+        }
+        Ok(())
+    }
+
     /// One update at learning rate `lr`, clipping by the precomputed global `grad_norm`.
     pub fn step(&mut self, grads: &GradStore, lr: f64, grad_norm: f64) -> Result<()> {
         self.steps += 1;

@@ -51,9 +51,13 @@ pub struct UpdateStats {
     pub tokens: usize,
 }
 
-/// The rollouts as one right-padded batch. Returns (inputs, targets, positions, attention,
-/// old log-probs, advantages, weights, completion mask); tensors are (n, len) except the
-/// attention mask (n, 1, len, len).
+/// Most sequence positions forwarded at once: the (n, heads, len, len) attention scores of
+/// a whole RL batch do not fit in memory (128 sequences of 560 tokens took 24 GB), so the
+/// update runs over micro-batches of similar lengths and accumulates their gradients.
+const MICRO_BATCH_TOKENS: usize = 4096;
+
+/// Rollouts as one right-padded batch: tensors are (n, len) except the attention mask
+/// (n, 1, len, len).
 struct PolicyBatch {
     inputs: Tensor,
     targets: Tensor,
@@ -63,19 +67,17 @@ struct PolicyBatch {
     advantages: Tensor,
     weights: Tensor,
     completion_mask: Tensor,
-    completion_tokens: usize,
 }
 
+/// The batch of `rollouts`, whose completion tokens weigh `weights_per_seq` in the loss.
 fn policy_batch(
-    rollouts: &[Rollout],
-    aggregation: LossAggregation,
+    rollouts: &[&Rollout],
+    weights_per_seq: &[&Vec<f32>],
     device: &candle_core::Device,
 ) -> Result<PolicyBatch> {
     let n = rollouts.len();
     // Position i predicts token i + 1, so a sequence of s tokens has s - 1 inputs.
     let len = rollouts.iter().map(|r| r.prompt.len() + r.completion.len() - 1).max().unwrap_or(1).max(1);
-    let lengths: Vec<usize> = rollouts.iter().map(|r| r.completion.len()).collect();
-    let weights_per_seq = token_weights(&lengths, aggregation);
     let mut inputs = vec![special::PAD; n * len];
     let mut targets = vec![special::PAD; n * len];
     let mut old = vec![0f32; n * len];
@@ -88,7 +90,7 @@ fn policy_batch(
         let used = tokens.len() - 1;
         inputs[i * len..i * len + used].copy_from_slice(&tokens[..used]);
         targets[i * len..i * len + used].copy_from_slice(&tokens[1..]);
-        for (k, (&lp, &w)) in r.logprobs.iter().zip(&weights_per_seq[i]).enumerate() {
+        for (k, (&lp, &w)) in r.logprobs.iter().zip(weights_per_seq[i].iter()).enumerate() {
             let at = i * len + r.prompt.len() - 1 + k; // the input position that predicts completion token k
             old[at] = lp;
             adv[at] = r.advantage;
@@ -110,7 +112,6 @@ fn policy_batch(
         advantages: Tensor::from_vec(adv, shape, device)?,
         weights: Tensor::from_vec(weights, shape, device)?,
         completion_mask: Tensor::from_vec(completion, shape, device)?,
-        completion_tokens: lengths.iter().sum(),
     })
 }
 
@@ -124,7 +125,8 @@ fn target_logprobs(model: &TinyReasoner, batch: &PolicyBatch) -> Result<(Tensor,
 }
 
 /// One policy-gradient step of `model` (whose weights `optimizer` holds) on `rollouts`,
-/// at learning rate `lr`; `reference` is the frozen model of the KL penalty.
+/// at learning rate `lr`; `reference` is the frozen model of the KL penalty. The batch is
+/// processed in micro-batches of similar lengths whose gradients add up to the full one.
 pub fn policy_update(
     model: &TinyReasoner,
     reference: Option<&TinyReasoner>,
@@ -133,38 +135,145 @@ pub fn policy_update(
     settings: UpdateSettings,
     lr: f64,
 ) -> Result<UpdateStats> {
+    policy_update_in_chunks(model, reference, optimizer, rollouts, settings, lr, MICRO_BATCH_TOKENS)
+}
+
+/// [`policy_update`] with micro-batches of at most `chunk_tokens` positions.
+fn policy_update_in_chunks(
+    model: &TinyReasoner,
+    reference: Option<&TinyReasoner>,
+    optimizer: &mut AdamW,
+    rollouts: &[Rollout],
+    settings: UpdateSettings,
+    lr: f64,
+    chunk_tokens: usize,
+) -> Result<UpdateStats> {
     if rollouts.is_empty() {
         return Ok(UpdateStats::default());
     }
-    let batch = policy_batch(rollouts, settings.aggregation, model.device())?;
-    let (logp, logp_all) = target_logprobs(model, &batch)?;
-    let count = batch.completion_tokens.max(1) as f64;
-    let masked_mean =
-        |t: &Tensor| -> Result<f64> { Ok((t * &batch.completion_mask)?.sum_all()?.to_scalar::<f32>()? as f64 / count) };
-    let ratio_error = masked_mean(&(logp.detach() - &batch.old_logp)?.exp()?.affine(1.0, -1.0)?.abs()?)?;
-    let entropy = masked_mean(&(logp_all.exp()? * &logp_all)?.sum(D::Minus1)?.neg()?.detach())?;
-    let reference_logp = match reference {
-        Some(r) => Some(target_logprobs(r, &batch)?.0.detach()),
-        None => None,
-    };
-    let terms = PolicyTerms {
-        logp: &logp,
-        old_logp: &batch.old_logp,
-        advantages: &batch.advantages,
-        weights: &batch.weights,
-        reference: reference_logp.as_ref().map(|r| (r, settings.kl_beta)),
-    };
-    let (loss, loss_stats) = policy_loss(&terms, settings.clip)?;
-    let grads = loss.backward()?;
-    let grad_norm = optimizer.grad_norm(&grads)?;
-    optimizer.step(&grads, lr, grad_norm)?;
-    let (n, len) = batch.inputs.dims2()?;
-    Ok(UpdateStats {
-        loss: loss.to_scalar::<f32>()? as f64,
-        entropy,
-        loss_stats,
-        ratio_error,
-        grad_norm,
-        tokens: n * len,
-    })
+    let (grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, chunk_tokens)?;
+    stats.grad_norm = optimizer.grad_norm(&grads)?;
+    optimizer.step(&grads, lr, stats.grad_norm)?;
+    Ok(stats)
+}
+
+/// The gradient of the policy loss over `rollouts` (non-empty), accumulated over
+/// micro-batches of at most `chunk_tokens` positions, and the update's statistics.
+fn policy_gradients(
+    model: &TinyReasoner,
+    reference: Option<&TinyReasoner>,
+    optimizer: &AdamW,
+    rollouts: &[Rollout],
+    settings: UpdateSettings,
+    chunk_tokens: usize,
+) -> Result<(candle_core::backprop::GradStore, UpdateStats)> {
+    let lengths: Vec<usize> = rollouts.iter().map(|r| r.completion.len()).collect();
+    let weights = token_weights(&lengths, settings.aggregation);
+    let mut order: Vec<usize> = (0..rollouts.len()).collect();
+    order.sort_by_key(|&i| rollouts[i].prompt.len() + rollouts[i].completion.len());
+    let mut chunks: Vec<Vec<usize>> = vec![Vec::new()];
+    for i in order {
+        let len = rollouts[i].prompt.len() + rollouts[i].completion.len();
+        let chunk = chunks.last_mut().expect("one chunk");
+        if !chunk.is_empty() && (chunk.len() + 1) * len > chunk_tokens {
+            chunks.push(vec![i]);
+        } else {
+            chunk.push(i);
+        }
+    }
+
+    let mut stats = UpdateStats::default();
+    let (mut ratio_sum, mut entropy_sum, mut clip_sum, mut kl_sum, mut weight_sum) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut total: Option<candle_core::backprop::GradStore> = None;
+    for chunk in &chunks {
+        let members: Vec<&Rollout> = chunk.iter().map(|&i| &rollouts[i]).collect();
+        let member_weights: Vec<&Vec<f32>> = chunk.iter().map(|&i| &weights[i]).collect();
+        let batch = policy_batch(&members, &member_weights, model.device())?;
+        let (logp, logp_all) = target_logprobs(model, &batch)?;
+        let masked_sum =
+            |t: &Tensor| -> Result<f64> { Ok((t * &batch.completion_mask)?.sum_all()?.to_scalar::<f32>()? as f64) };
+        ratio_sum += masked_sum(&(logp.detach() - &batch.old_logp)?.exp()?.affine(1.0, -1.0)?.abs()?)?;
+        entropy_sum += masked_sum(&(logp_all.exp()? * &logp_all)?.sum(D::Minus1)?.neg()?.detach())?;
+        let reference_logp = match reference {
+            Some(r) => Some(target_logprobs(r, &batch)?.0.detach()),
+            None => None,
+        };
+        let terms = PolicyTerms {
+            logp: &logp,
+            old_logp: &batch.old_logp,
+            advantages: &batch.advantages,
+            weights: &batch.weights,
+            reference: reference_logp.as_ref().map(|r| (r, settings.kl_beta)),
+        };
+        let (loss, loss_stats) = policy_loss(&terms, settings.clip)?;
+        let chunk_weight = batch.weights.sum_all()?.to_scalar::<f32>()? as f64;
+        clip_sum += loss_stats.clip_fraction * chunk_weight;
+        kl_sum += loss_stats.kl * chunk_weight;
+        weight_sum += chunk_weight;
+        stats.loss += loss.to_scalar::<f32>()? as f64;
+        let (n, len) = batch.inputs.dims2()?;
+        stats.tokens += n * len;
+        let grads = loss.backward()?;
+        match &mut total {
+            Some(t) => optimizer.accumulate(t, &grads)?,
+            None => total = Some(grads),
+        }
+    }
+    let grads = total.ok_or_else(|| crate::Error::Config("a policy update needs at least one rollout".into()))?;
+    let count = lengths.iter().sum::<usize>().max(1) as f64;
+    stats.ratio_error = ratio_sum / count;
+    stats.entropy = entropy_sum / count;
+    stats.loss_stats =
+        LossStats { clip_fraction: clip_sum / weight_sum.max(1e-12), kl: kl_sum / weight_sum.max(1e-12) };
+    Ok((grads, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::AdamWConfig;
+    use candle_core::{DType, Device};
+    use candle_nn::VarBuilder;
+    use ponder_model::{init_weights, Preset, TinyConfig};
+
+    /// Micro-batches add up to the full batch: one sequence per micro-batch gives the same
+    /// gradient, loss and entropy as all sequences at once.
+    #[test]
+    fn micro_batches_give_the_full_batch_gradient() {
+        let device = Device::Cpu;
+        let config = TinyConfig {
+            d_model: 32,
+            n_layers: 1,
+            n_heads: 2,
+            n_kv_heads: 2,
+            d_ff: 64,
+            max_seq_len: 32,
+            ..TinyConfig::preset(Preset::Nano)
+        };
+        let rollouts: Vec<Rollout> = (0..5u32)
+            .map(|i| Rollout {
+                prompt: vec![special::BOS, 65 + i],
+                completion: (0..(2 + i as usize)).map(|k| 97 + ((i as usize + k) % 7) as u32).collect(),
+                logprobs: vec![-5.5; 2 + i as usize],
+                advantage: i as f32 - 2.0,
+            })
+            .collect();
+        let settings =
+            UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::SequenceMean, kl_beta: 0.0 };
+        let varmap = init_weights(&config, 1, &device).expect("init");
+        let model =
+            TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+        let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
+        let (g_whole, whole) = policy_gradients(&model, None, &optimizer, &rollouts, settings, 10_000).expect("whole");
+        let (g_split, split) = policy_gradients(&model, None, &optimizer, &rollouts, settings, 1).expect("split");
+        assert!((whole.loss - split.loss).abs() < 1e-5, "{} vs {}", whole.loss, split.loss);
+        assert!((whole.entropy - split.entropy).abs() < 1e-4);
+        for (name, var) in varmap.data().lock().expect("lock").iter() {
+            let a = g_whole.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
+            let b = g_split.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
+            let diff =
+                (a - b).expect("diff").abs().expect("abs").max(0).expect("max").to_scalar::<f32>().expect("scalar");
+            assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+        }
+    }
 }
