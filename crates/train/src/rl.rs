@@ -199,6 +199,9 @@ pub struct RlLogEntry {
     pub kl: f64,
     /// Mean |ratio − 1| on the first update (sampling/training agreement).
     pub ratio_error: f64,
+    /// Gradient norm before clipping, first update.
+    #[serde(default)]
+    pub grad_norm: f64,
     /// Fraction of completions with a self-correction.
     pub self_correction_rate: f64,
     /// Curriculum level per family.
@@ -480,6 +483,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             clip_fraction: stats.loss_stats.clip_fraction,
             kl: stats.loss_stats.kl,
             ratio_error: stats.ratio_error,
+            grad_norm: stats.grad_norm,
             self_correction_rate: mean(&|s| {
                 f64::from(u8::from(self_corrections(thinking_text(&s.completion.text)) > 0))
             }),
