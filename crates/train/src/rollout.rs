@@ -135,23 +135,10 @@ pub fn policy_update(
     settings: UpdateSettings,
     lr: f64,
 ) -> Result<UpdateStats> {
-    policy_update_in_chunks(model, reference, optimizer, rollouts, settings, lr, MICRO_BATCH_TOKENS)
-}
-
-/// [`policy_update`] with micro-batches of at most `chunk_tokens` positions.
-fn policy_update_in_chunks(
-    model: &TinyReasoner,
-    reference: Option<&TinyReasoner>,
-    optimizer: &mut AdamW,
-    rollouts: &[Rollout],
-    settings: UpdateSettings,
-    lr: f64,
-    chunk_tokens: usize,
-) -> Result<UpdateStats> {
     if rollouts.is_empty() {
         return Ok(UpdateStats::default());
     }
-    let (grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, chunk_tokens)?;
+    let (grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, MICRO_BATCH_TOKENS)?;
     stats.grad_norm = optimizer.grad_norm(&grads)?;
     optimizer.step(&grads, lr, stats.grad_norm)?;
     Ok(stats)
