@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ponder_model::{SamplingParams, TinyReasoner};
 use ponder_tasks::{Family, Problem};
-use ponder_think::{attempt_all, heldout_problems};
+use ponder_think::{attempt_all, heldout_problems, Scored};
 
 use crate::Result;
 
@@ -25,14 +25,19 @@ pub fn greedy_accuracy(
 ) -> Result<BTreeMap<String, f64>> {
     let params = SamplingParams { temperature: 0.0, max_new_tokens, ..SamplingParams::default() };
     let scored = attempt_all(model, problems, 1, &params, 0, 64)?;
-    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for s in &scored {
-        let key = format!("{}/{}", s.problem.family(), s.problem.difficulty);
-        for k in [key, "all".to_string()] {
-            let entry = tally.entry(k).or_default();
-            entry.0 += s.correct();
-            entry.1 += 1;
-        }
+    let mut accuracy = pass1_by_level(&scored);
+    let all = scored.iter().map(|s| s.correct() as f64 / s.attempts.len().max(1) as f64).sum::<f64>();
+    accuracy.insert("all".to_string(), all / scored.len().max(1) as f64);
+    Ok(accuracy)
+}
+
+/// Mean fraction of correct attempts per `family/level`.
+pub fn pass1_by_level(scored: &[Scored]) -> BTreeMap<String, f64> {
+    let mut tally: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for s in scored {
+        let entry = tally.entry(format!("{}/{}", s.problem.family(), s.problem.difficulty)).or_default();
+        entry.0 += s.correct() as f64 / s.attempts.len().max(1) as f64;
+        entry.1 += 1;
     }
-    Ok(tally.into_iter().map(|(k, (c, n))| (k, c as f64 / n.max(1) as f64)).collect())
+    tally.into_iter().map(|(k, (c, n))| (k, c / n.max(1) as f64)).collect()
 }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::curriculum::{Curriculum, CurriculumConfig};
 use crate::grpo::{advantages, no_signal, reward, AdvantageNorm, Clip, LossAggregation, Reward, RewardConfig};
-use crate::heldout::heldout_set;
+use crate::heldout::{heldout_set, pass1_by_level};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::rollout::{policy_update, Rollout, UpdateSettings, UpdateStats};
 use crate::run::RunDir;
@@ -289,18 +289,12 @@ fn sample_groups(
 fn evaluate(model: &TinyReasoner, problems: &[Problem], max_new_tokens: usize, state: &RlState) -> Result<CurvePoint> {
     let params = SamplingParams { temperature: 0.0, max_new_tokens, ..SamplingParams::default() };
     let scored = attempt_all(model, problems, 1, &params, 0, 64)?;
-    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let (mut thinking, mut corrections) = (0usize, 0usize);
-    for s in &scored {
-        let entry = tally.entry(format!("{}/{}", s.problem.family(), s.problem.difficulty)).or_default();
-        entry.0 += s.correct();
-        entry.1 += 1;
-        for a in &s.attempts {
-            thinking += a.completion.compute.thinking_tokens;
-            corrections += usize::from(self_corrections(thinking_text(&a.completion.text)) > 0);
-        }
+    for a in scored.iter().flat_map(|s| &s.attempts) {
+        thinking += a.completion.compute.thinking_tokens;
+        corrections += usize::from(self_corrections(thinking_text(&a.completion.text)) > 0);
     }
-    let pass1: BTreeMap<String, f64> = tally.into_iter().map(|(k, (c, n))| (k, c as f64 / n.max(1) as f64)).collect();
+    let pass1 = pass1_by_level(&scored);
     let n = scored.len().max(1) as f64;
     Ok(CurvePoint {
         step: state.step,
@@ -455,6 +449,8 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             let passes = if reference.is_some() { 4.0 } else { 3.0 };
             state.train_flops +=
                 passes * model_config.flops_per_token(s.tokens / rollouts.len().max(1) / 2) * s.tokens as f64;
+            // Entropy and ratio agreement are read on the first update (the sampling policy);
+            // clipping only happens on later ones, so their clip and KL figures are kept.
             if update == 0 {
                 stats = s;
             } else {
