@@ -9,8 +9,12 @@
 //! Everything is deterministic for a seed, and problems fall into a training or a
 //! held-out [`Split`] by a hash of their prompt text, so evaluation never sees a
 //! training prompt.
+//!
+//! Public benchmarks loaded from files (GSM8K) live in [`bench`](mod@bench): [`bench::Benchmark`] loads,
+//! prompts and grades their items under the same thinking protocol.
 
 pub mod arithmetic;
+pub mod bench;
 mod english;
 pub mod extract;
 pub mod families;
@@ -47,6 +51,53 @@ pub enum Error {
     /// A problem id that does not have the form `FAMILY-DIFFICULTY-SEED`.
     #[error("malformed problem id `{0}`: expected FAMILY-DIFFICULTY-SEED, e.g. `word-2-17`")]
     BadId(String),
+    /// A benchmark name that is not one of the known benchmarks.
+    #[error("unknown benchmark `{0}`; expected one of: gsm8k")]
+    UnknownBenchmark(String),
+    /// A benchmark file that does not exist.
+    #[error(
+        "benchmark file `{}` does not exist; GSM8K's test split is at `../shared/data/gsm8k/test.jsonl` \
+         (relative to the workspace root): pass that file, or a data directory holding `gsm8k/test.jsonl`",
+        path.display()
+    )]
+    BenchMissing {
+        /// The path that was tried.
+        path: std::path::PathBuf,
+    },
+    /// A benchmark file that exists but could not be read.
+    #[error("cannot read benchmark file `{}`: {source}; check its permissions and that it is a file", path.display())]
+    BenchIo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A line of a benchmark file that is not the JSON object expected.
+    #[error(
+        "{}:{line}: not a benchmark record ({source}); each line must be one JSON object with string fields \
+         `question` and `answer` — fix or remove the line, or re-download the file",
+        path.display()
+    )]
+    BenchLine {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+    /// A benchmark record whose answer has no final answer marker.
+    #[error(
+        "{}:{line}: the `answer` field has no final answer: it must end with `#### N` (the gold answer after \
+         `#### `, e.g. `#### 18`) — fix the line or re-download the file",
+        path.display()
+    )]
+    BenchNoGold {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
 }
 
 /// Result alias for this crate.
