@@ -31,3 +31,19 @@ pub fn families(list: &[ponder_tasks::Family]) -> Vec<ponder_tasks::Family> {
         list.to_vec()
     }
 }
+
+/// A model the engine can run: a tiny-reasoner run or model folder, a `.gguf` file, or a
+/// Hugging Face model folder (`config.json` + `*.safetensors`).
+pub fn load_engine(path: &Path) -> anyhow::Result<Box<dyn ponder_think::Engine>> {
+    if is_pretrained(path) {
+        return Ok(Box::new(ponder_model::Pretrained::load(path)?));
+    }
+    let dir = model_dir(path)?;
+    Ok(Box::new(ponder_model::TinyReasoner::load(&dir, &candle_core::Device::Cpu)?))
+}
+
+/// Whether `path` names a real open-weight model rather than a tiny reasoner.
+pub fn is_pretrained(path: &Path) -> bool {
+    let hf_folder = path.join("config.json").is_file() && path.join("tokenizer.json").is_file();
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) || hf_folder
+}

@@ -3,18 +3,16 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use candle_core::Device;
 use clap::Args;
 use ponder_eval::{sweep, write_chart, SweepConfig};
-use ponder_model::TinyReasoner;
 use ponder_tasks::Family;
 
-use crate::model_path::{families, model_dir};
+use crate::model_path::{families, load_engine};
 
 /// Arguments of `ponder sweep`.
 #[derive(Args)]
 pub struct SweepArgs {
-    /// A run folder or model folder.
+    /// A run folder or model folder, a .gguf file or a Hugging Face model folder.
     #[arg(long, default_value = "runs/demo")]
     model: PathBuf,
     /// Families (comma-separated; default: all six).
@@ -41,16 +39,20 @@ pub struct SweepArgs {
     /// Seed of the samplers.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output folder (sweep.json, test_compute.svg, test_compute.png).
+    /// Output folder (sweep.json, test_compute.svg, test_compute.png); default: the run
+    /// folder's sweep/, or runs/sweep-NAME for a model file.
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 /// Runs `ponder sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let dir = model_dir(&args.model)?;
-    let model = TinyReasoner::load(&dir, &Device::Cpu)?;
-    let out = args.out.clone().unwrap_or_else(|| args.model.join("sweep"));
+    let engine = load_engine(&args.model)?;
+    let out = args.out.clone().unwrap_or_else(|| match args.model.is_file() {
+        true => PathBuf::from("runs")
+            .join(format!("sweep-{}", args.model.file_stem().map_or("model".into(), |s| s.to_string_lossy()))),
+        false => args.model.join("sweep"),
+    });
     let config = SweepConfig {
         families: families(&args.families),
         levels: args.levels,
@@ -62,7 +64,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..SweepConfig::default()
     };
-    let report = sweep(&model, &config)?;
+    let report = sweep(engine.as_ref(), &config)?;
     print!("{}", report.table());
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let json = serde_json::to_string_pretty(&report)?;

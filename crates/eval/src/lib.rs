@@ -5,12 +5,14 @@
 
 use std::path::PathBuf;
 
+mod bench;
 mod html;
 mod passk;
 mod plot;
 mod report;
 mod sweep;
 
+pub use bench::{run_benchmark, wilson_interval, BenchRecord, BenchReport};
 pub use html::{report_html, Section, Table};
 pub use passk::pass_at_k;
 pub use plot::{chart_png, chart_svg, write_chart, Chart, Series, CHART_SIZE};

@@ -61,11 +61,12 @@ pub struct BudgetState {
 }
 
 impl BudgetState {
-    /// A sequence about to start. When the budget is active the thinking block is opened
-    /// by the engine (the first token is forced to `<think>`).
-    pub fn new(budget: Budget, tokens: &BudgetTokens) -> Self {
+    /// A sequence about to start. When the budget is active and the prompt has not already
+    /// opened the thinking block (`opened`), the engine opens it (the first token is forced
+    /// to `<think>`).
+    pub fn new(budget: Budget, tokens: &BudgetTokens, opened: bool) -> Self {
         let mut forced = VecDeque::new();
-        if budget.is_active() {
+        if budget.is_active() && !opened {
             forced.push_back(tokens.open);
         }
         Self { budget, phase: Phase::Thinking, thinking: 0, forced, closed_by_budget: false, extensions: 0 }
@@ -125,7 +126,7 @@ mod tests {
     /// returns what is emitted.
     fn run(budget: Budget, model: impl Fn(usize) -> u32, steps: usize) -> (Vec<u32>, BudgetState) {
         let t = tokens();
-        let mut state = BudgetState::new(budget, &t);
+        let mut state = BudgetState::new(budget, &t, false);
         let mut out = Vec::new();
         for step in 0..steps {
             let chosen = state.forced().unwrap_or_else(|| model(step));

@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{special, Budget, BudgetState, BudgetTokens, ByteTokenizer, KvCache, Result, TinyReasoner};
+use crate::{Budget, BudgetState, CausalLm, Error, GenerationTokens, Result};
 
 /// Added to the attention score of a key a query must not see. Large but finite, so a
 /// row with nothing visible stays finite instead of turning into NaN.
@@ -86,22 +86,11 @@ pub fn causal_mask(segments: &[Vec<u32>], device: &Device) -> Result<(Tensor, Te
     Ok((Tensor::from_vec(mask, (b, 1, t, t), device)?, Tensor::from_vec(positions, (b, t), device)?))
 }
 
-/// The budget tokens of the tiny reasoner: `</think>` then a newline to cue the answer,
-/// and "\nWait," to keep thinking.
-fn budget_tokens() -> BudgetTokens {
-    BudgetTokens {
-        open: special::THINK,
-        close: special::END_THINK,
-        answer_cue: vec![u32::from(b'\n')],
-        continue_cue: ByteTokenizer.encode("\nWait,"),
-    }
-}
-
 /// Continues every prompt; `seeds[i]` seeds the sampler of sequence `i`. Calls
 /// `on_token(i, token)` as each token is chosen (for streaming). Tokens forced by the
 /// thinking budget are recorded with the model's own log-probability for them.
-pub fn generate(
-    model: &TinyReasoner,
+pub fn generate<M: CausalLm + ?Sized>(
+    model: &M,
     prompts: &[Vec<u32>],
     seeds: &[u64],
     params: &SamplingParams,
@@ -111,11 +100,22 @@ pub fn generate(
     if b == 0 {
         return Ok(Vec::new());
     }
-    let config = model.config();
+    let steer = model.generation_tokens();
+    let cues = match (&steer.thinking, params.budget.is_active()) {
+        (Some(cues), _) => cues.clone(),
+        (None, false) => no_thinking(steer),
+        (None, true) => {
+            return Err(Error::Config(
+                "this model has no <think> / </think> tokens, so a thinking budget cannot be enforced; \
+                 drop the budget (reasoning effort) or use a reasoning model"
+                    .into(),
+            ))
+        }
+    };
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let max_new = params.max_new_tokens.min(config.max_seq_len.saturating_sub(longest));
+    let max_new = params.max_new_tokens.min(model.max_seq_len().saturating_sub(longest));
     let device = model.device();
-    let mut cache = KvCache::new(config.n_layers, b, config.n_kv_heads, config.head_dim(), longest + max_new, device)?;
+    let mut cache = model.new_cache(b, longest + max_new)?;
     let pads: Vec<usize> = prompts.iter().map(|p| longest - p.len()).collect();
     let mut rngs: Vec<rand_chacha::ChaCha8Rng> =
         seeds.iter().map(|&s| rand_chacha::ChaCha8Rng::seed_from_u64(s)).collect();
@@ -125,7 +125,7 @@ pub fn generate(
     let mut positions = Vec::with_capacity(b * longest);
     let mut mask = vec![MASKED; b * longest * longest];
     for (i, prompt) in prompts.iter().enumerate() {
-        tokens.extend(std::iter::repeat_n(special::PAD, pads[i]).chain(prompt.iter().copied()));
+        tokens.extend(std::iter::repeat_n(steer.pad, pads[i]).chain(prompt.iter().copied()));
         positions.extend((0..longest).map(|j| j.saturating_sub(pads[i]) as u32));
         for q in 0..longest {
             for k in 0..=q {
@@ -141,8 +141,8 @@ pub fn generate(
     let logits = model.forward(&tokens, &positions, &mask, Some(&mut cache))?; // (b, longest, vocab)
     let mut last = logits.narrow(1, longest - 1, 1)?.squeeze(1)?; // (b, vocab)
 
-    let cues = budget_tokens();
-    let mut budgets: Vec<BudgetState> = (0..b).map(|_| BudgetState::new(params.budget, &cues)).collect();
+    let mut budgets: Vec<BudgetState> =
+        prompts.iter().map(|p| BudgetState::new(params.budget, &cues, opens_thinking(p, &cues))).collect();
     let mut out: Vec<Generated> = (0..b)
         .map(|_| Generated {
             tokens: Vec::new(),
@@ -155,17 +155,17 @@ pub fn generate(
     let mut done = vec![false; b];
     for _ in 0..max_new {
         let rows: Vec<Vec<f32>> = last.to_vec2()?;
-        let mut next = vec![special::PAD; b];
+        let mut next = vec![steer.pad; b];
         for i in 0..b {
             if done[i] {
                 continue;
             }
-            let chosen = budgets[i].forced().unwrap_or_else(|| sample(&rows[i], params, &mut rngs[i]));
+            let chosen = budgets[i].forced().unwrap_or_else(|| sample(&rows[i], params, &steer.never, &mut rngs[i]));
             let token = budgets[i].emit(chosen, &cues);
             out[i].tokens.push(token);
             out[i].logprobs.push(log_softmax_at(&rows[i], token as usize));
             on_token(i, token);
-            if token == special::EOS {
+            if steer.stop.contains(&token) {
                 done[i] = true;
                 out[i].finish = FinishReason::Stop;
             }
@@ -194,6 +194,22 @@ pub fn generate(
     Ok(out)
 }
 
+/// Budget cues for a model without thinking tokens: ids no sampled token can equal, so
+/// the budget never acts (it is inactive whenever this is used).
+fn no_thinking(steer: &GenerationTokens) -> crate::BudgetTokens {
+    crate::BudgetTokens { open: u32::MAX, close: u32::MAX - 1, answer_cue: Vec::new(), continue_cue: vec![steer.pad] }
+}
+
+/// Whether `prompt` leaves a thinking block open (a template that starts the reply with
+/// `<think>`, as DeepSeek-R1's does), so the model begins inside it.
+fn opens_thinking(prompt: &[u32], cues: &crate::BudgetTokens) -> bool {
+    let last = |t: u32| prompt.iter().rposition(|&p| p == t);
+    match (last(cues.open), last(cues.close)) {
+        (Some(open), Some(close)) => open > close,
+        (open, _) => open.is_some(),
+    }
+}
+
 /// `log softmax(logits)[index]`, computed stably.
 fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -201,9 +217,9 @@ fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
     logits[index] - max - sum.ln()
 }
 
-/// Picks a token from one row of logits. Padding and begin tokens are never produced.
-fn sample(logits: &[f32], params: &SamplingParams, rng: &mut rand_chacha::ChaCha8Rng) -> u32 {
-    let allowed = |i: usize| i as u32 != special::PAD && i as u32 != special::BOS;
+/// Picks a token from one row of logits; tokens in `never` are never produced.
+fn sample(logits: &[f32], params: &SamplingParams, never: &[u32], rng: &mut rand_chacha::ChaCha8Rng) -> u32 {
+    let allowed = |i: usize| !never.contains(&(i as u32));
     if params.temperature <= 0.0 {
         let mut best = 0;
         for (i, &l) in logits.iter().enumerate() {
@@ -259,10 +275,10 @@ mod tests {
     fn greedy_takes_the_argmax_and_never_padding() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let mut logits = vec![0.0f32; crate::BYTE_VOCAB_SIZE];
-        logits[special::PAD as usize] = 9.0;
+        logits[crate::special::PAD as usize] = 9.0;
         logits[42] = 5.0;
         let greedy = SamplingParams { temperature: 0.0, ..SamplingParams::default() };
-        assert_eq!(sample(&logits, &greedy, &mut rng), 42);
+        assert_eq!(sample(&logits, &greedy, &[crate::special::PAD], &mut rng), 42);
     }
 
     #[test]
@@ -275,8 +291,8 @@ mod tests {
         let top_p = SamplingParams { top_p: 0.5, ..SamplingParams::default() };
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..50 {
-            assert_eq!(sample(&logits, &top1, &mut rng), 7);
-            seen.insert(sample(&logits, &top_p, &mut rng));
+            assert_eq!(sample(&logits, &top1, &[], &mut rng), 7);
+            seen.insert(sample(&logits, &top_p, &[], &mut rng));
         }
         // 7 and 8 each hold ~49.7% of the mass: top-p 0.5 keeps exactly those two.
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![7, 8]);

@@ -1,15 +1,26 @@
 //! Models for ponder, in candle: the tiny reasoner trained from scratch, its byte-level
 //! tokenizer, a preallocated KV cache and batched sampling with per-token log-probs.
 
+mod bpe;
 mod budget;
 mod cache;
+mod chat;
 mod generate;
+pub mod gguf;
+pub mod llama;
+mod lm;
+mod pretrained;
+pub mod quant;
 mod tiny;
 mod tokenizer;
 
+pub use bpe::BpeTokenizer;
 pub use budget::{Budget, BudgetState, BudgetTokens};
 pub use cache::KvCache;
+pub use chat::{ChatTemplate, Message, CHATML};
 pub use generate::{causal_mask, generate, FinishReason, Generated, SamplingParams};
+pub use lm::{CausalLm, GenerationTokens};
+pub use pretrained::Pretrained;
 pub use tiny::{init_weights, read_config, save_weights, Preset, TinyConfig, TinyReasoner, CONFIG_FILE, WEIGHTS_FILE};
 pub use tokenizer::{special, ByteTokenizer, BYTE_VOCAB_SIZE};
 

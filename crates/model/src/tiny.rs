@@ -15,7 +15,9 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, KvCache, Result, BYTE_VOCAB_SIZE};
+use crate::{
+    special, BudgetTokens, ByteTokenizer, CausalLm, Error, GenerationTokens, KvCache, Result, BYTE_VOCAB_SIZE,
+};
 
 /// Named model sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,6 +270,7 @@ pub struct TinyReasoner {
     head: Option<Tensor>, // (vocab, d); None when tied to `embed`
     cos: Tensor,          // (max_seq, hd / 2)
     sin: Tensor,          // (max_seq, hd / 2)
+    steer: GenerationTokens,
 }
 
 impl TinyReasoner {
@@ -297,6 +300,7 @@ impl TinyReasoner {
             cos,
             sin,
             config,
+            steer: byte_generation_tokens(),
         })
     }
 
@@ -449,4 +453,48 @@ pub fn save_weights(dir: &Path, config: &TinyConfig, varmap: &VarMap) -> Result<
     std::fs::rename(&tmp, &weights).map_err(|e| Error::Save { path: weights.clone(), why: e.to_string() })?;
     let json = serde_json::to_string_pretty(config).map_err(|e| Error::Config(e.to_string()))?;
     crate::write_atomically(&dir.join(CONFIG_FILE), json.as_bytes())
+}
+
+/// The byte tokenizer's steering ids: stop at the end token, never sample padding or a
+/// begin token, `</think>` then a newline to cue the answer, "\nWait," to keep thinking.
+fn byte_generation_tokens() -> GenerationTokens {
+    GenerationTokens {
+        pad: special::PAD,
+        stop: vec![special::EOS],
+        never: vec![special::PAD, special::BOS],
+        thinking: Some(BudgetTokens {
+            open: special::THINK,
+            close: special::END_THINK,
+            answer_cue: vec![u32::from(b'\n')],
+            continue_cue: ByteTokenizer.encode("\nWait,"),
+        }),
+    }
+}
+
+impl CausalLm for TinyReasoner {
+    fn forward(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        TinyReasoner::forward(self, tokens, positions, mask, cache)
+    }
+    fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache> {
+        let c = &self.config;
+        KvCache::new(c.n_layers, batch, c.n_kv_heads, c.head_dim(), capacity, self.device())
+    }
+    fn max_seq_len(&self) -> usize {
+        self.config.max_seq_len
+    }
+    fn device(&self) -> &Device {
+        TinyReasoner::device(self)
+    }
+    fn generation_tokens(&self) -> &GenerationTokens {
+        &self.steer
+    }
+    fn flops_per_token(&self, context: usize) -> f64 {
+        self.config.flops_per_token(context)
+    }
 }

@@ -39,6 +39,25 @@ impl Effort {
         };
         Budget { min_thinking: 0, max_thinking }
     }
+
+    /// The thinking budget of this effort for real reasoning models (BPE tokens;
+    /// DeepSeek-R1-Distill and Qwen3 think for one to several thousand tokens on math):
+    ///
+    /// | effort | max thinking tokens |
+    /// |---|---|
+    /// | low | 1,024 |
+    /// | medium | 4,096 |
+    /// | high | no cap |
+    /// | N | N |
+    pub fn pretrained_budget(self) -> Budget {
+        let max_thinking = match self {
+            Effort::Low => Some(1024),
+            Effort::Medium => Some(4096),
+            Effort::High => None,
+            Effort::Tokens(n) => Some(n),
+        };
+        Budget { min_thinking: 0, max_thinking }
+    }
 }
 
 impl FromStr for Effort {

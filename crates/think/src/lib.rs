@@ -3,6 +3,7 @@
 
 mod completion;
 mod effort;
+mod pretrained_engine;
 mod scoring;
 mod strategy;
 mod tiny_engine;
@@ -10,6 +11,7 @@ mod tiny_engine;
 pub use completion::{Completion, Compute};
 pub use effort::Effort;
 pub use ponder_model::{Budget, FinishReason, SamplingParams};
+pub use pretrained_engine::{complete_pretrained, TextSink};
 pub use scoring::{attempt_all, heldout_problems, Attempt, Scored};
 pub use strategy::{decide, expected_solve_rate, AutoTable, Decision, Scorer, Strategy};
 pub use tiny_engine::complete_tiny;
