@@ -34,6 +34,27 @@ enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/python3")]
         python: PathBuf,
     },
+    /// A real model's prompt-processing and generation speed, beside llama.cpp on the same file.
+    Decode {
+        /// A .gguf file (or Hugging Face model folder).
+        #[arg(long)]
+        model: PathBuf,
+        /// Thread counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        /// Python with llama-cpp-python for the peer.
+        #[arg(long, default_value = "python3")]
+        python: PathBuf,
+        /// Repetitions per figure (the fastest counts).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Also write the figures here as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Measure ponder only, in this process, and print JSON (used by the benchmark itself).
+        #[arg(long, hide = true)]
+        worker: bool,
+    },
     /// Generation tokens/s with the KV cache: 64 sequences in parallel, and 1.
     Sample {
         /// Model size.
@@ -50,6 +71,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Train { preset, steps, python } => train(preset, steps, &python),
         BenchCommand::Sample { preset, tokens } => sample(preset, tokens),
+        BenchCommand::Decode { model, worker: true, reps, .. } => crate::bench_decode::worker(&model, reps),
+        BenchCommand::Decode { model, threads, python, reps, out, .. } => {
+            crate::bench_decode::run(&model, &threads, &python, reps, out.as_ref())
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod ask_cmd;
 mod bench_cmd;
+mod bench_decode;
 mod charts;
 mod demo_cmd;
 mod eval_cmd;

@@ -138,8 +138,7 @@ pub fn generate<M: CausalLm + ?Sized>(
     let tokens = Tensor::from_vec(tokens, (b, longest), device)?;
     let positions = Tensor::from_vec(positions, (b, longest), device)?;
     let mask = Tensor::from_vec(mask, (b, 1, longest, longest), device)?;
-    let logits = model.forward(&tokens, &positions, &mask, Some(&mut cache))?; // (b, longest, vocab)
-    let mut last = logits.narrow(1, longest - 1, 1)?.squeeze(1)?; // (b, vocab)
+    let mut last = model.forward_last(&tokens, &positions, &mask, Some(&mut cache))?; // (b, vocab)
 
     let mut budgets: Vec<BudgetState> =
         prompts.iter().map(|p| BudgetState::new(params.budget, &cues, opens_thinking(p, &cues))).collect();
@@ -184,7 +183,7 @@ pub fn generate<M: CausalLm + ?Sized>(
         let tokens = Tensor::from_vec(next, (b, 1), device)?;
         let positions = Tensor::from_vec(positions, (b, 1), device)?;
         let mask = Tensor::from_vec(mask, (b, 1, 1, keys), device)?;
-        last = model.forward(&tokens, &positions, &mask, Some(&mut cache))?.squeeze(1)?;
+        last = model.forward_last(&tokens, &positions, &mask, Some(&mut cache))?;
         // (b, vocab)
     }
     for (g, state) in out.iter_mut().zip(&budgets) {

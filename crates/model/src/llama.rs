@@ -414,6 +414,43 @@ impl Llama {
         &self.config
     }
 
+    /// The residual stream after the last block, (b, t, d), before the final norm. Arguments
+    /// as in [`CausalLm::forward`].
+    fn hidden(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        mut cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t) = tokens.dims2()?;
+        let flat_positions = positions.flatten_all()?;
+        let top = flat_positions.max(0)?.to_scalar::<u32>()? as usize;
+        if top >= self.max_seq_len() {
+            return Err(Error::Config(format!("position {top} is past the model's context of {}", self.max_seq_len())));
+        }
+        let half = c.head_dim / 2;
+        let cos = self.cos.index_select(&flat_positions, 0)?.reshape((b, t, half))?;
+        let sin = self.sin.index_select(&flat_positions, 0)?.reshape((b, t, half))?;
+        let eps = c.norm_eps as f32;
+        let pads = leading_padding(mask)?;
+        let mut x = self.embed.embedding(tokens)?.reshape((b, t, c.d_model))?; // (b, t, d)
+        for (layer, block) in self.blocks.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| (c, layer));
+            let h = candle_nn::ops::rms_norm(&x, &block.attn_norm, eps)?;
+            x = (x + self.attention(block, &h, (&cos, &sin), mask, &pads, layer_cache)?)?;
+            let h = candle_nn::ops::rms_norm(&x, &block.mlp_norm, eps)?;
+            let (gate, up) = (block.gate.forward(&h)?, block.up.forward(&h)?); // (b, t, d_ff) each
+            let hidden = (gate.silu()? * up)?;
+            x = (x + block.down.forward(&hidden)?)?;
+        }
+        if let Some(cache) = cache {
+            cache.advance(t);
+        }
+        Ok(x)
+    }
+
     /// Attention of one block over the new tokens and the cache. `x`: (b, t, d) normalised;
     /// `mask`: (b, 1, t, keys); `cos`/`sin`: (b, t, hd/2). Returns (b, t, d).
     fn attention(
@@ -462,35 +499,24 @@ impl CausalLm for Llama {
         tokens: &Tensor,
         positions: &Tensor,
         mask: &Tensor,
-        mut cache: Option<&mut KvCache>,
+        cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let c = &self.config;
-        let (b, t) = tokens.dims2()?;
-        let flat_positions = positions.flatten_all()?;
-        let top = flat_positions.max(0)?.to_scalar::<u32>()? as usize;
-        if top >= self.max_seq_len() {
-            return Err(Error::Config(format!("position {top} is past the model's context of {}", self.max_seq_len())));
-        }
-        let half = c.head_dim / 2;
-        let cos = self.cos.index_select(&flat_positions, 0)?.reshape((b, t, half))?;
-        let sin = self.sin.index_select(&flat_positions, 0)?.reshape((b, t, half))?;
-        let eps = c.norm_eps as f32;
-        let pads = leading_padding(mask)?;
-        let mut x = self.embed.embedding(tokens)?.reshape((b, t, c.d_model))?; // (b, t, d)
-        for (layer, block) in self.blocks.iter().enumerate() {
-            let layer_cache = cache.as_deref_mut().map(|c| (c, layer));
-            let h = candle_nn::ops::rms_norm(&x, &block.attn_norm, eps)?;
-            x = (x + self.attention(block, &h, (&cos, &sin), mask, &pads, layer_cache)?)?;
-            let h = candle_nn::ops::rms_norm(&x, &block.mlp_norm, eps)?;
-            let (gate, up) = (block.gate.forward(&h)?, block.up.forward(&h)?); // (b, t, d_ff) each
-            let hidden = (gate.silu()? * up)?;
-            x = (x + block.down.forward(&hidden)?)?;
-        }
-        if let Some(cache) = cache {
-            cache.advance(t);
-        }
-        let x = candle_nn::ops::rms_norm(&x, &self.norm, eps)?;
-        self.head.forward(&x) // (b, t, vocab)
+        let x = self.hidden(tokens, positions, mask, cache)?; // (b, t, d)
+        self.head.forward(&candle_nn::ops::rms_norm(&x, &self.norm, self.config.norm_eps as f32)?)
+        // (b, t, vocab)
+    }
+
+    fn forward_last(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let x = self.hidden(tokens, positions, mask, cache)?; // (b, t, d)
+        let last = x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?; // (b, d)
+        self.head.forward(&candle_nn::ops::rms_norm(&last, &self.norm, self.config.norm_eps as f32)?)
+        // (b, vocab)
     }
 
     fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache> {

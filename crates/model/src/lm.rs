@@ -38,6 +38,19 @@ pub trait CausalLm {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor>;
+    /// Logits of the last new position only, (batch, vocab): what sampling needs, and for a
+    /// long prompt much cheaper than every position's.
+    fn forward_last(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mask: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let logits = self.forward(tokens, positions, mask, cache)?; // (b, t, vocab)
+        let t = logits.dim(1)?;
+        Ok(logits.narrow(1, t - 1, 1)?.squeeze(1)?)
+    }
     /// An empty cache for `batch` sequences of up to `capacity` tokens.
     fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache>;
     /// The longest context the model supports.

@@ -10,10 +10,10 @@
 //! same horizontal sum. Integer sums are exact, so any SIMD width gives the same result;
 //! the float steps are done in the same order.
 //!
-//! The kernels are plain Rust. [`dot`] is compiled twice: as is (the scalar reference) and
-//! inside a function with AVX2 and FMA enabled, where LLVM vectorizes it; a test checks
-//! that the two agree bit for bit.
-#![allow(unsafe_code)] // only to call the AVX2-compiled twin after checking the CPU has AVX2
+//! [`dot`] is the plain scalar reference; `dot_tile_avx2` is the same arithmetic in AVX2
+//! intrinsics (ggml's instruction sequence), chosen at run time when the CPU has AVX2 and
+//! FMA; a test checks that the two agree bit for bit.
+#![allow(unsafe_code)] // AVX2 intrinsics (loads checked against slice lengths) and their dispatch
 
 use candle_core::quantized::GgmlDType;
 use half::f16;
@@ -132,79 +132,146 @@ impl QuantMatrix {
     pub fn matmul(&self, x: &[f32]) -> Vec<f32> {
         let m = x.len() / self.cols;
         let acts = QuantActivations::quantize(x, self.cols);
+        let acts: Vec<ActRow> = (0..m).map(|i| acts.row(i)).collect();
         let mut out = vec![0f32; m * self.rows];
         // Each task takes a run of weight rows and multiplies them with every input row, so a
         // weight row is read from memory once per call.
-        let chunk = (self.rows / (4 * rayon::current_num_threads())).clamp(16, 1024);
-        let results: Vec<(usize, Vec<f32>)> = (0..self.rows)
+        let chunk = (self.rows / (4 * rayon::current_num_threads())).clamp(16, 1024).next_multiple_of(4);
+        let parts: Vec<(usize, Vec<f32>)> = (0..self.rows)
             .step_by(chunk)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|start| {
                 let end = (start + chunk).min(self.rows);
-                let mut part = vec![0f32; m * (end - start)];
-                for r in start..end {
-                    for i in 0..m {
-                        part[i * (end - start) + r - start] = self.dot_row(r, &acts, i);
-                    }
-                }
-                (start, part)
+                (start, self.rows_times(start..end, &acts))
             })
             .collect();
-        for (start, part) in results {
+        for (start, part) in parts {
             let width = part.len() / m.max(1);
             for i in 0..m {
-                out[i * self.rows + start..i * self.rows + start + width]
-                    .copy_from_slice(&part[i * width..(i + 1) * width]);
+                out[i * self.rows + start..][..width].copy_from_slice(&part[i * width..(i + 1) * width]);
             }
         }
         out
     }
 
-    /// Weight row `r` · activation row `i`.
-    fn dot_row(&self, r: usize, acts: &QuantActivations, i: usize) -> f32 {
+    /// Weight rows `rows` times every activation row: (m × rows.len()), row-major.
+    fn rows_times(&self, rows: std::ops::Range<usize>, acts: &[ActRow]) -> Vec<f32> {
+        let (m, width) = (acts.len(), rows.len());
+        let mut part = vec![0f32; m * width];
+        let mut r = rows.start;
+        while r < rows.end {
+            let tile = if r + 4 <= rows.end { 4 } else { 1 };
+            let mut i = 0;
+            while i < m {
+                let step = if i + 4 <= m { 4 } else { 1 };
+                self.tile(r, tile, &acts[i..i + step], |dr, di, v| part[(i + di) * width + r + dr - rows.start] = v);
+                i += step;
+            }
+            r += tile;
+        }
+        part
+    }
+
+    /// `rows` (1 or 4) weight rows from `r` times `acts` (1 or 4 rows); `put(dr, di, value)`.
+    fn tile(&self, r: usize, rows: usize, acts: &[ActRow], mut put: impl FnMut(usize, usize, f32)) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked).
+            unsafe {
+                match (rows, acts.len()) {
+                    (4, 4) => {
+                        let w = std::array::from_fn(|k| self.row_view(r + k));
+                        let a = std::array::from_fn(|k| acts[k].clone());
+                        for (dr, ys) in dot_tile_avx2::<4, 4>(&w, &a).iter().enumerate() {
+                            ys.iter().enumerate().for_each(|(di, &v)| put(dr, di, v));
+                        }
+                        return;
+                    }
+                    (4, 1) => {
+                        let w = std::array::from_fn(|k| self.row_view(r + k));
+                        for (dr, ys) in dot_tile_avx2::<4, 1>(&w, &[acts[0].clone()]).iter().enumerate() {
+                            put(dr, 0, ys[0]);
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for dr in 0..rows {
+            for (di, a) in acts.iter().enumerate() {
+                put(dr, di, dot_fast(&self.row_view(r + dr), a));
+            }
+        }
+    }
+
+    /// Weight row `r`.
+    fn row_view(&self, r: usize) -> Row<'_> {
         let blocks = self.cols / BLOCK;
-        let w = Row {
+        let per_block = if self.format == Format::Q4_1 { 16 } else { 32 };
+        Row {
             format: self.format,
             d: &self.d[r * blocks..(r + 1) * blocks],
             m: if self.m.is_empty() { &[] } else { &self.m[r * blocks..(r + 1) * blocks] },
-            qs: match self.format {
-                Format::Q4_1 => &self.qs[r * blocks * 16..(r + 1) * blocks * 16],
-                Format::Q8_0 => &self.qs[r * blocks * 32..(r + 1) * blocks * 32],
-            },
-        };
-        let a = ActRow {
-            d: &acts.d[i * blocks..(i + 1) * blocks],
-            s: &acts.s[i * blocks..(i + 1) * blocks],
-            qs: &acts.qs[i * acts.cols..(i + 1) * acts.cols],
-        };
-        dot_fast(&w, &a)
+            qs: &self.qs[r * blocks * per_block..(r + 1) * blocks * per_block],
+        }
     }
 }
 
 impl QuantActivations {
+    /// Row `i`.
+    fn row(&self, i: usize) -> ActRow<'_> {
+        let blocks = self.cols / BLOCK;
+        ActRow {
+            d: &self.d[i * blocks..(i + 1) * blocks],
+            s: &self.s[i * blocks..(i + 1) * blocks],
+            qs: &self.qs[i * self.cols..(i + 1) * self.cols],
+        }
+    }
+
     /// Quantizes every row of `x` (rows × cols) to 8 bits per value in blocks of 32, as
     /// ggml's AVX2 `quantize_row_q8_1` does.
     pub fn quantize(x: &[f32], cols: usize) -> Self {
         let blocks = x.len() / BLOCK;
-        let mut out = Self { cols, d: Vec::with_capacity(blocks), s: Vec::with_capacity(blocks), qs: vec![0; x.len()] };
-        for (block, qs) in x.chunks_exact(BLOCK).zip(out.qs.chunks_exact_mut(BLOCK)) {
-            let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let d = max / 127.0;
-            let id = if max != 0.0 { 127.0 / max } else { 0.0 };
-            let mut sum = 0i32;
-            for (q, &v) in qs.iter_mut().zip(block) {
-                *q = (v * id).round_ties_even() as i8;
-                sum += i32::from(*q);
-            }
-            out.d.push(f16::from_f32(d).to_f32());
-            out.s.push(f16::from_f32(d * sum as f32).to_f32());
+        let mut out = Self { cols, d: vec![0.0; blocks], s: vec![0.0; blocks], qs: vec![0; x.len()] };
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has the features `quantize_avx2` is compiled for (checked).
+            unsafe { quantize_avx2(x, &mut out) };
+            return out;
         }
+        quantize_blocks(x, &mut out);
         out
     }
 }
 
+/// The body of [`QuantActivations::quantize`]: scale `127 / max`, round half to even.
+#[inline(always)]
+fn quantize_blocks(x: &[f32], out: &mut QuantActivations) {
+    for (b, (block, qs)) in x.chunks_exact(BLOCK).zip(out.qs.chunks_exact_mut(BLOCK)).enumerate() {
+        let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = max / 127.0;
+        let id = if max != 0.0 { 127.0 / max } else { 0.0 };
+        let mut sum = 0i32;
+        for (q, &v) in qs.iter_mut().zip(block) {
+            *q = (v * id).round_ties_even() as i8;
+            sum += i32::from(*q);
+        }
+        out.d[b] = f16::from_f32(d).to_f32();
+        out.s[b] = f16::from_f32(d * sum as f32).to_f32();
+    }
+}
+
+/// [`quantize_blocks`] compiled with AVX2 (rounding becomes one instruction, not a libm call).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn quantize_avx2(x: &[f32], out: &mut QuantActivations) {
+    quantize_blocks(x, out);
+}
+
 /// One weight row.
+#[derive(Clone)]
 struct Row<'a> {
     format: Format,
     d: &'a [f32],
@@ -213,6 +280,7 @@ struct Row<'a> {
 }
 
 /// One quantized activation row.
+#[derive(Clone)]
 struct ActRow<'a> {
     d: &'a [f32],
     s: &'a [f32],
@@ -256,19 +324,93 @@ fn dot(w: &Row, a: &ActRow) -> f32 {
     (r0 + r1) + mins
 }
 
-/// [`dot`] compiled with AVX2 and FMA.
+/// R weight rows × C activation rows of [`dot`] at once, with AVX2 intrinsics in ggml's
+/// instruction sequence: `maddubs` (unsigned × signed bytes into pairwise i16 sums) then
+/// `madd` with ones gives the eight four-product lanes, converted to f32 and fused into
+/// that pair's accumulator. Each pair keeps its own accumulator in block order, so every
+/// result is bit-identical to [`dot`] (tested); the R·C independent chains hide the latency
+/// of the fused multiply-add, and each loaded block is reused R or C times.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn dot_avx2(w: &Row, a: &ActRow) -> f32 {
-    dot(w, a)
+fn dot_tile_avx2<const R: usize, const C: usize>(w: &[Row; R], a: &[ActRow; C]) -> [[f32; C]; R] {
+    use std::arch::x86_64::*;
+    let blocks = w[0].d.len();
+    for row in w {
+        let per_block = if row.format == Format::Q4_1 { 16 } else { 32 };
+        assert!(row.d.len() == blocks && row.qs.len() >= blocks * per_block && row.format == w[0].format);
+        assert!(row.format == Format::Q8_0 || row.m.len() >= blocks);
+    }
+    for act in a {
+        assert!(act.qs.len() >= blocks * BLOCK && act.d.len() >= blocks && act.s.len() >= blocks);
+    }
+    let ones = _mm256_set1_epi16(1);
+    let low_nibbles = _mm_set1_epi8(0x0F);
+    let mut acc = [[_mm256_setzero_ps(); C]; R];
+    let mut mins = [[0f32; C]; R];
+    // No closures in here: they would not inherit the AVX2 target feature.
+    let mut qy = [_mm256_setzero_si256(); C];
+    for b in 0..blocks {
+        for c in 0..C {
+            // SAFETY (every load below): the asserts above keep each 16- or 32-byte load in its slice.
+            qy[c] = unsafe { _mm256_loadu_si256(a[c].qs.as_ptr().add(b * BLOCK).cast()) };
+        }
+        for r in 0..R {
+            match w[r].format {
+                Format::Q4_1 => {
+                    let raw = unsafe { _mm_loadu_si128(w[r].qs.as_ptr().add(b * 16).cast()) };
+                    let lo = _mm_and_si128(raw, low_nibbles);
+                    let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), low_nibbles);
+                    let qx = _mm256_set_m128i(hi, lo);
+                    for c in 0..C {
+                        mins[r][c] += w[r].m[b] * a[c].s[b];
+                        let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy[c]), ones));
+                        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(w[r].d[b] * a[c].d[b]), lanes, acc[r][c]);
+                    }
+                }
+                Format::Q8_0 => {
+                    let qx = unsafe { _mm256_loadu_si256(w[r].qs.as_ptr().add(b * 32).cast()) };
+                    // Signed × signed: |x| times y with x's sign, as ggml does.
+                    let ax = _mm256_sign_epi8(qx, qx);
+                    for c in 0..C {
+                        let sy = _mm256_sign_epi8(qy[c], qx);
+                        let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
+                        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(w[r].d[b] * a[c].d[b]), lanes, acc[r][c]);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = [[0f32; C]; R];
+    for r in 0..R {
+        for c in 0..C {
+            let mut l = [0f32; 8];
+            // SAFETY: `l` holds exactly eight f32.
+            unsafe { _mm256_storeu_ps(l.as_mut_ptr(), acc[r][c]) };
+            let h = [l[4] + l[0], l[5] + l[1], l[6] + l[2], l[7] + l[3]];
+            out[r][c] = ((h[0] + h[2]) + (h[1] + h[3])) + mins[r][c];
+        }
+    }
+    out
+}
+
+/// Whether this CPU runs the AVX2 kernels.
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// [`dot`] on the fastest path this CPU has.
 fn dot_fast(w: &Row, a: &ActRow) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features `dot_avx2` is compiled for (checked above).
-        return unsafe { dot_avx2(w, a) };
+    if has_avx2() {
+        // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked above).
+        return unsafe { dot_tile_avx2::<1, 1>(&[w.clone()], &[a.clone()]) }[0][0];
     }
     dot(w, a)
 }
@@ -291,26 +433,18 @@ mod tests {
     }
 
     #[test]
-    fn simd_and_scalar_agree_bit_for_bit() {
+    fn simd_tiles_and_scalar_agree_bit_for_bit() {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-            let (rows, cols) = (8, 96);
+            // 10 rows and 7 inputs: full 4×4 and 4×1 tiles and the single-row tails.
+            let (rows, cols, m) = (10, 96, 7);
             let w = quantized(&random(rows * cols, 1), rows, cols, dtype);
-            let acts = QuantActivations::quantize(&random(2 * cols, 2), cols);
+            let x = random(m * cols, 2);
+            let acts = QuantActivations::quantize(&x, cols);
+            let y = w.matmul(&x);
             for r in 0..rows {
-                for i in 0..2 {
-                    let blocks = cols / BLOCK;
-                    let row = Row {
-                        format: w.format,
-                        d: &w.d[r * blocks..(r + 1) * blocks],
-                        m: if w.m.is_empty() { &[] } else { &w.m[r * blocks..(r + 1) * blocks] },
-                        qs: &w.qs[r * w.qs.len() / rows..(r + 1) * w.qs.len() / rows],
-                    };
-                    let a = ActRow {
-                        d: &acts.d[i * blocks..(i + 1) * blocks],
-                        s: &acts.s[i * blocks..(i + 1) * blocks],
-                        qs: &acts.qs[i * cols..(i + 1) * cols],
-                    };
-                    assert_eq!(dot(&row, &a).to_bits(), dot_fast(&row, &a).to_bits(), "{dtype:?} row {r}");
+                for i in 0..m {
+                    let scalar = dot(&w.row_view(r), &acts.row(i));
+                    assert_eq!(scalar.to_bits(), y[i * rows + r].to_bits(), "{dtype:?} row {r} input {i}");
                 }
             }
         }
