@@ -170,12 +170,16 @@ pub fn run(model: &Path, threads: &[usize], python: &Path, reps: usize, out: Opt
             }
         }
         let bound = bandwidth / file_bytes.max(1.0);
-        println!("{n:>8} tg128 at {:.0}% of the memory-bandwidth bound ({bound:.0} tokens/s)", 100.0 * ours.tg128 / bound);
+        println!(
+            "{n:>8} tg128 at {:.0}% of the memory-bandwidth bound ({bound:.0} tokens/s)",
+            100.0 * ours.tg128 / bound
+        );
     }
     if let Some(out) = out {
         let json = serde_json::json!({ "model": model, "bandwidth_bytes_per_s": bandwidth,
             "rows": rows.iter().map(|(n, o, t)| serde_json::json!({"threads": n, "ponder": o, "llama_cpp": t})).collect::<Vec<_>>() });
-        std::fs::write(out, serde_json::to_string_pretty(&json)?).with_context(|| format!("cannot write {}", out.display()))?;
+        std::fs::write(out, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
         println!("wrote {}", out.display());
     }
     Ok(())

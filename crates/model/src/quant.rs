@@ -164,7 +164,7 @@ impl QuantMatrix {
             let tile = if r + 4 <= rows.end { 4 } else { 1 };
             let mut i = 0;
             while i < m {
-                let step = if i + 4 <= m { 4 } else { 1 };
+                let step = if i + 2 <= m { 2 } else { 1 };
                 self.tile(r, tile, &acts[i..i + step], |dr, di, v| part[(i + di) * width + r + dr - rows.start] = v);
                 i += step;
             }
@@ -173,17 +173,17 @@ impl QuantMatrix {
         part
     }
 
-    /// `rows` (1 or 4) weight rows from `r` times `acts` (1 or 4 rows); `put(dr, di, value)`.
+    /// `rows` (1 or 4) weight rows from `r` times `acts` (1 or 2 rows); `put(dr, di, value)`.
     fn tile(&self, r: usize, rows: usize, acts: &[ActRow], mut put: impl FnMut(usize, usize, f32)) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked).
             unsafe {
                 match (rows, acts.len()) {
-                    (4, 4) => {
+                    (4, 2) => {
                         let w = std::array::from_fn(|k| self.row_view(r + k));
-                        let a = std::array::from_fn(|k| acts[k].clone());
-                        for (dr, ys) in dot_tile_avx2::<4, 4>(&w, &a).iter().enumerate() {
+                        let a = [acts[0].clone(), acts[1].clone()];
+                        for (dr, ys) in dot_tile_avx2::<4, 2>(&w, &a).iter().enumerate() {
                             ys.iter().enumerate().for_each(|(di, &v)| put(dr, di, v));
                         }
                         return;
@@ -335,47 +335,68 @@ fn dot(w: &Row, a: &ActRow) -> f32 {
 fn dot_tile_avx2<const R: usize, const C: usize>(w: &[Row; R], a: &[ActRow; C]) -> [[f32; C]; R] {
     use std::arch::x86_64::*;
     let blocks = w[0].d.len();
-    for row in w {
-        let per_block = if row.format == Format::Q4_1 { 16 } else { 32 };
-        assert!(row.d.len() == blocks && row.qs.len() >= blocks * per_block && row.format == w[0].format);
-        assert!(row.format == Format::Q8_0 || row.m.len() >= blocks);
+    let q4 = w[0].format == Format::Q4_1;
+    let per_block = if q4 { 16 } else { 32 };
+    // Every slice is checked once here; the loop below reads inside these bounds only.
+    let mut wq = [std::ptr::null::<u8>(); R];
+    let mut wd: [&[f32]; R] = [&[]; R];
+    let mut wm: [&[f32]; R] = [&[]; R];
+    for r in 0..R {
+        assert!(w[r].format == w[0].format && w[r].d.len() == blocks && w[r].qs.len() >= blocks * per_block);
+        assert!(!q4 || w[r].m.len() >= blocks);
+        wq[r] = w[r].qs.as_ptr();
+        wd[r] = &w[r].d[..blocks];
+        wm[r] = if q4 { &w[r].m[..blocks] } else { &[] };
     }
-    for act in a {
-        assert!(act.qs.len() >= blocks * BLOCK && act.d.len() >= blocks && act.s.len() >= blocks);
+    let mut aq = [std::ptr::null::<i8>(); C];
+    let mut ad: [&[f32]; C] = [&[]; C];
+    let mut as_: [&[f32]; C] = [&[]; C];
+    for c in 0..C {
+        assert!(a[c].qs.len() >= blocks * BLOCK && a[c].d.len() >= blocks && a[c].s.len() >= blocks);
+        aq[c] = a[c].qs.as_ptr();
+        ad[c] = &a[c].d[..blocks];
+        as_[c] = &a[c].s[..blocks];
     }
     let ones = _mm256_set1_epi16(1);
     let low_nibbles = _mm_set1_epi8(0x0F);
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     let mut mins = [[0f32; C]; R];
-    // No closures in here: they would not inherit the AVX2 target feature.
     let mut qy = [_mm256_setzero_si256(); C];
-    for b in 0..blocks {
-        for c in 0..C {
-            // SAFETY (every load below): the asserts above keep each 16- or 32-byte load in its slice.
-            qy[c] = unsafe { _mm256_loadu_si256(a[c].qs.as_ptr().add(b * BLOCK).cast()) };
-        }
-        for r in 0..R {
-            match w[r].format {
-                Format::Q4_1 => {
-                    let raw = unsafe { _mm_loadu_si128(w[r].qs.as_ptr().add(b * 16).cast()) };
-                    let lo = _mm_and_si128(raw, low_nibbles);
-                    let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), low_nibbles);
-                    let qx = _mm256_set_m128i(hi, lo);
-                    for c in 0..C {
-                        mins[r][c] += w[r].m[b] * a[c].s[b];
-                        let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy[c]), ones));
-                        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(w[r].d[b] * a[c].d[b]), lanes, acc[r][c]);
-                    }
+    // No closures in here: they would not inherit the AVX2 target feature.
+    if q4 {
+        for b in 0..blocks {
+            for c in 0..C {
+                // SAFETY: b < blocks and a[c].qs holds blocks · 32 bytes (asserted).
+                qy[c] = unsafe { _mm256_loadu_si256(aq[c].add(b * BLOCK).cast()) };
+            }
+            for r in 0..R {
+                // SAFETY: w[r].qs holds blocks · 16 bytes (asserted).
+                let raw = unsafe { _mm_loadu_si128(wq[r].add(b * 16).cast()) };
+                let lo = _mm_and_si128(raw, low_nibbles);
+                let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), low_nibbles);
+                let qx = _mm256_set_m128i(hi, lo);
+                for c in 0..C {
+                    mins[r][c] += wm[r][b] * as_[c][b];
+                    let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy[c]), ones));
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(wd[r][b] * ad[c][b]), lanes, acc[r][c]);
                 }
-                Format::Q8_0 => {
-                    let qx = unsafe { _mm256_loadu_si256(w[r].qs.as_ptr().add(b * 32).cast()) };
-                    // Signed × signed: |x| times y with x's sign, as ggml does.
-                    let ax = _mm256_sign_epi8(qx, qx);
-                    for c in 0..C {
-                        let sy = _mm256_sign_epi8(qy[c], qx);
-                        let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
-                        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(w[r].d[b] * a[c].d[b]), lanes, acc[r][c]);
-                    }
+            }
+        }
+    } else {
+        for b in 0..blocks {
+            for c in 0..C {
+                // SAFETY: as above.
+                qy[c] = unsafe { _mm256_loadu_si256(aq[c].add(b * BLOCK).cast()) };
+            }
+            for r in 0..R {
+                // SAFETY: w[r].qs holds blocks · 32 bytes (asserted).
+                let qx = unsafe { _mm256_loadu_si256(wq[r].add(b * 32).cast()) };
+                // Signed × signed: |x| times y with x's sign, as ggml does.
+                let ax = _mm256_sign_epi8(qx, qx);
+                for c in 0..C {
+                    let sy = _mm256_sign_epi8(qy[c], qx);
+                    let lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(wd[r][b] * ad[c][b]), lanes, acc[r][c]);
                 }
             }
         }
@@ -435,7 +456,7 @@ mod tests {
     #[test]
     fn simd_tiles_and_scalar_agree_bit_for_bit() {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-            // 10 rows and 7 inputs: full 4×4 and 4×1 tiles and the single-row tails.
+            // 10 rows and 7 inputs: full 4×2 and 4×1 tiles and the single-row tails.
             let (rows, cols, m) = (10, 96, 7);
             let w = quantized(&random(rows * cols, 1), rows, cols, dtype);
             let x = random(m * cols, 2);
