@@ -334,6 +334,15 @@ impl Linear {
         Ok(Self { weight: source.matmul(name, &shape)?, bias })
     }
 
+    /// Output width.
+    fn out_features(&self) -> usize {
+        match &self.weight {
+            Weight::Kernel(k) => k.rows(),
+            Weight::Candle(QMatMul::QTensor(q)) => q.shape().dims()[0],
+            Weight::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.dims()[0],
+        }
+    }
+
     /// (…, in) → (…, out)
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = self.weight.forward(x)?;
@@ -346,15 +355,55 @@ impl Linear {
 
 /// One pre-norm block: attention then SwiGLU MLP, each added to the residual stream.
 struct Block {
-    attn_norm: Tensor, // (d)
-    q: Linear,         // (n_heads·hd, d)
-    k: Linear,         // (n_kv·hd, d)
-    v: Linear,         // (n_kv·hd, d)
-    o: Linear,         // (d, n_heads·hd)
-    mlp_norm: Tensor,  // (d)
-    gate: Linear,      // (d_ff, d)
-    up: Linear,        // (d_ff, d)
-    down: Linear,      // (d, d_ff)
+    attn_norm: Tensor,    // (d)
+    qkv: Projections,     // q (n_heads·hd, d), k and v (n_kv·hd, d)
+    o: Linear,            // (d, n_heads·hd)
+    mlp_norm: Tensor,     // (d)
+    gate_up: Projections, // gate and up (d_ff, d)
+    down: Linear,         // (d, d_ff)
+}
+
+/// Projections of the same input. When every weight uses our kernels they are stacked into
+/// one matrix at load, so the input is quantized once and the threads are forked once; each
+/// output row is computed exactly as it would be alone.
+struct Projections {
+    parts: Vec<Linear>,
+    stacked: Option<Weight>,
+}
+
+impl Projections {
+    fn new(parts: Vec<Linear>) -> Self {
+        let kernels: Option<Vec<&QuantMatrix>> = parts
+            .iter()
+            .map(|p| match &p.weight {
+                Weight::Kernel(k) => Some(k),
+                Weight::Candle(_) => None,
+            })
+            .collect();
+        let stacked = kernels.and_then(|k| QuantMatrix::stack(&k)).map(Weight::Kernel);
+        Self { parts, stacked }
+    }
+
+    /// (…, in) → one (…, out_i) per projection.
+    fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        let Some(stacked) = &self.stacked else {
+            return self.parts.iter().map(|p| p.forward(x)).collect();
+        };
+        let y = stacked.forward(x)?; // (…, Σ out_i)
+        let mut start = 0;
+        self.parts
+            .iter()
+            .map(|p| {
+                let width = p.out_features();
+                let part = y.narrow(candle_core::D::Minus1, start, width)?;
+                start += width;
+                Ok(match &p.bias {
+                    Some(b) => part.broadcast_add(b)?,
+                    None => part,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Block {
@@ -364,13 +413,17 @@ impl Block {
         let n = |gguf: &str, hf: &str| Name::layer(i, gguf, hf);
         Ok(Self {
             attn_norm: source.dense(&n("attn_norm.weight", "input_layernorm.weight"), &[d])?,
-            q: Linear::load(source, &n("attn_q.weight", "self_attn.q_proj.weight"), [c.n_heads * hd, d], bias)?,
-            k: Linear::load(source, &n("attn_k.weight", "self_attn.k_proj.weight"), [c.n_kv_heads * hd, d], bias)?,
-            v: Linear::load(source, &n("attn_v.weight", "self_attn.v_proj.weight"), [c.n_kv_heads * hd, d], bias)?,
+            qkv: Projections::new(vec![
+                Linear::load(source, &n("attn_q.weight", "self_attn.q_proj.weight"), [c.n_heads * hd, d], bias)?,
+                Linear::load(source, &n("attn_k.weight", "self_attn.k_proj.weight"), [c.n_kv_heads * hd, d], bias)?,
+                Linear::load(source, &n("attn_v.weight", "self_attn.v_proj.weight"), [c.n_kv_heads * hd, d], bias)?,
+            ]),
             o: Linear::load(source, &n("attn_output.weight", "self_attn.o_proj.weight"), [d, c.n_heads * hd], false)?,
             mlp_norm: source.dense(&n("ffn_norm.weight", "post_attention_layernorm.weight"), &[d])?,
-            gate: Linear::load(source, &n("ffn_gate.weight", "mlp.gate_proj.weight"), [c.d_ff, d], false)?,
-            up: Linear::load(source, &n("ffn_up.weight", "mlp.up_proj.weight"), [c.d_ff, d], false)?,
+            gate_up: Projections::new(vec![
+                Linear::load(source, &n("ffn_gate.weight", "mlp.gate_proj.weight"), [c.d_ff, d], false)?,
+                Linear::load(source, &n("ffn_up.weight", "mlp.up_proj.weight"), [c.d_ff, d], false)?,
+            ]),
             down: Linear::load(source, &n("ffn_down.weight", "mlp.down_proj.weight"), [d, c.d_ff], false)?,
         })
     }
@@ -441,8 +494,8 @@ impl Llama {
             let h = candle_nn::ops::rms_norm(&x, &block.attn_norm, eps)?;
             x = (x + self.attention(block, &h, (&cos, &sin), mask, &pads, layer_cache)?)?;
             let h = candle_nn::ops::rms_norm(&x, &block.mlp_norm, eps)?;
-            let (gate, up) = (block.gate.forward(&h)?, block.up.forward(&h)?); // (b, t, d_ff) each
-            let hidden = (gate.silu()? * up)?;
+            let gate_up = block.gate_up.forward(&h)?; // (b, t, d_ff) each
+            let hidden = (gate_up[0].silu()? * &gate_up[1])?;
             x = (x + block.down.forward(&hidden)?)?;
         }
         if let Some(cache) = cache {
@@ -464,8 +517,9 @@ impl Llama {
     ) -> Result<Tensor> {
         let c = &self.config;
         let (b, t, _) = x.dims3()?;
-        let heads = |proj: &Linear, n: usize| -> Result<Tensor> {
-            Ok(proj.forward(x)?.reshape((b, t, n, c.head_dim))?.transpose(1, 2)?.contiguous()?)
+        let qkv = block.qkv.forward(x)?; // (b, t, n·hd) each
+        let heads = |y: &Tensor, n: usize| -> Result<Tensor> {
+            Ok(y.reshape((b, t, n, c.head_dim))?.transpose(1, 2)?.contiguous()?)
             // (b, n, t, hd)
         };
         let rotate = |x: Tensor| -> Result<Tensor> {
@@ -477,9 +531,9 @@ impl Llama {
         };
         // Keys and values are rounded to f16, as llama.cpp stores its KV cache, and so are the
         // queries, as llama.cpp's attention converts them.
-        let q = f16_round(&rotate(heads(&block.q, c.n_heads)?)?)?;
-        let k = f16_round(&rotate(heads(&block.k, c.n_kv_heads)?)?)?;
-        let v = f16_round(&heads(&block.v, c.n_kv_heads)?)?;
+        let q = f16_round(&rotate(heads(&qkv[0], c.n_heads)?)?)?;
+        let k = f16_round(&rotate(heads(&qkv[1], c.n_kv_heads)?)?)?;
+        let v = f16_round(&heads(&qkv[2], c.n_kv_heads)?)?;
         let (k, v) = match cache {
             Some((cache, layer)) => cache.append(layer, &k, &v)?, // (b, n_kv, keys, hd)
             None => (k, v),

@@ -90,6 +90,23 @@ impl QuantMatrix {
         }
     }
 
+    /// The rows of `parts` one after the other (same format and width), or `None`.
+    pub fn stack(parts: &[&QuantMatrix]) -> Option<QuantMatrix> {
+        let first = parts.first()?;
+        if parts.iter().any(|p| p.format != first.format || p.cols != first.cols) {
+            return None;
+        }
+        let cat = |f: fn(&QuantMatrix) -> &Vec<f32>| parts.iter().flat_map(|p| f(p).iter().copied()).collect();
+        Some(QuantMatrix {
+            rows: parts.iter().map(|p| p.rows).sum(),
+            cols: first.cols,
+            format: first.format,
+            d: cat(|p| &p.d),
+            m: cat(|p| &p.m),
+            qs: parts.iter().flat_map(|p| p.qs.iter().copied()).collect(),
+        })
+    }
+
     /// Output rows.
     pub fn rows(&self) -> usize {
         self.rows
