@@ -7,7 +7,7 @@ use clap::Args;
 use ponder_eval::{sweep, write_chart, SweepConfig};
 use ponder_tasks::Family;
 
-use crate::model_path::{families, load_engine};
+use crate::model_path::{families, is_pretrained, load_engine};
 
 /// Arguments of `ponder sweep`.
 #[derive(Args)]
@@ -47,7 +47,18 @@ pub struct SweepArgs {
 
 /// Runs `ponder sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let engine = load_engine(&args.model)?;
+    let (engine, thinks): (Box<dyn ponder_think::Engine>, bool) = if is_pretrained(&args.model) {
+        let model = ponder_model::Pretrained::load(&args.model)?;
+        let thinks = model.thinks();
+        (Box::new(model), thinks)
+    } else {
+        (load_engine(&args.model)?, true)
+    };
+    let mut budgets = args.budgets;
+    if !thinks {
+        eprintln!("{} has no <think> tokens: skipping the thinking-budget curve", args.model.display());
+        budgets.clear();
+    }
     let out = args.out.clone().unwrap_or_else(|| match args.model.is_file() {
         true => PathBuf::from("runs")
             .join(format!("sweep-{}", args.model.file_stem().map_or("model".into(), |s| s.to_string_lossy()))),
@@ -57,7 +68,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         families: families(&args.families),
         levels: args.levels,
         n: args.n,
-        budgets: args.budgets,
+        budgets,
         votes: args.votes,
         temperature: args.temperature,
         max_new_tokens: args.max_tokens,

@@ -555,7 +555,7 @@ impl CausalLm for Llama {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let x = self.hidden(tokens, positions, mask, cache)?; // (b, t, d)
+        let x = in_pool(|| self.hidden(tokens, positions, mask, cache))?; // (b, t, d)
         self.head.forward(&candle_nn::ops::rms_norm(&x, &self.norm, self.config.norm_eps as f32)?)
         // (b, t, vocab)
     }
@@ -567,7 +567,7 @@ impl CausalLm for Llama {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let x = self.hidden(tokens, positions, mask, cache)?; // (b, t, d)
+        let x = in_pool(|| self.hidden(tokens, positions, mask, cache))?; // (b, t, d)
         let last = x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?; // (b, d)
         self.head.forward(&candle_nn::ops::rms_norm(&last, &self.norm, self.config.norm_eps as f32)?)
         // (b, vocab)
@@ -593,6 +593,15 @@ impl CausalLm for Llama {
     fn flops_per_token(&self, context: usize) -> f64 {
         self.config.flops_per_token(context)
     }
+}
+
+/// Runs `f` on a thread of rayon's pool. The kernels fork hundreds of times per token; forked
+/// from a pool thread, that thread takes part in the work, where the caller's own thread
+/// would hand every fork over and sleep.
+fn in_pool<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let mut out = None;
+    rayon::scope(|_| out = Some(f()));
+    out.expect("the scope ran its body")
 }
 
 /// Per sequence, the keys hidden from its last query: the left padding of its prompt.

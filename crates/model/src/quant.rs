@@ -191,6 +191,7 @@ impl QuantMatrix {
     }
 
     /// `rows` (1 or 4) weight rows from `r` times `acts` (1 or 2 rows); `put(dr, di, value)`.
+    #[inline(always)]
     fn tile(&self, r: usize, rows: usize, acts: &[ActRow], mut put: impl FnMut(usize, usize, f32)) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
@@ -224,6 +225,7 @@ impl QuantMatrix {
     }
 
     /// Weight row `r`.
+    #[inline(always)]
     fn row_view(&self, r: usize) -> Row<'_> {
         let blocks = self.cols / BLOCK;
         let per_block = if self.format == Format::Q4_1 { 16 } else { 32 };
@@ -448,7 +450,7 @@ fn dot_fast(w: &Row, a: &ActRow) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked above).
-        return unsafe { dot_tile_avx2::<1, 1>(&[w.clone()], &[a.clone()]) }[0][0];
+        return unsafe { dot_tile_avx2::<1, 1>(std::array::from_ref(w), std::array::from_ref(a)) }[0][0];
     }
     dot(w, a)
 }
