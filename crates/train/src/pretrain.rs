@@ -244,7 +244,8 @@ pub fn pretrain(
 
         let finished = state.step >= config.total_steps.unwrap_or(u64::MAX);
         let evaluate = config.eval_per_level > 0 && (state.step % config.eval_every == 0 || finished);
-        if state.step % config.log_every == 0 || evaluate {
+        // The last step is always logged, so a run shorter than the interval reports its loss.
+        if state.step % config.log_every == 0 || evaluate || finished {
             let rate = window_tokens as f64 / window_start.elapsed().as_secs_f64().max(1e-9);
             last_loss = state.window_loss / state.window_steps.max(1) as f64;
             let heldout = if evaluate { Some(greedy_accuracy(&model, &heldout, eval_tokens)?) } else { None };

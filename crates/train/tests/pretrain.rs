@@ -43,3 +43,15 @@ fn a_killed_run_resumes_to_the_same_weights() {
     assert_eq!(steps, vec![5, 10], "the log has each step once");
     assert_eq!(losses(&straight.path().join("log.jsonl")), losses(&killed.path().join("log.jsonl")));
 }
+
+#[test]
+fn a_run_shorter_than_the_log_interval_still_reports_its_loss() {
+    // Regression: a 4-step run without held-out evaluation ended with "last loss NaN".
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = quick_config(3);
+    config.eval_per_level = 0;
+    assert!(config.log_every > 3);
+    let outcome = pretrain(dir.path(), Some(config), false, None).expect("pretrain");
+    assert!(outcome.last_loss.is_finite(), "last loss {}", outcome.last_loss);
+    assert_eq!(losses(&dir.path().join("log.jsonl")).last().map(|(s, _)| *s), Some(3));
+}
