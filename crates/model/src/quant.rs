@@ -154,6 +154,14 @@ impl QuantMatrix {
         // Each task takes a run of weight rows and multiplies them with every input row, so a
         // weight row is read from memory once per call.
         let chunk = (self.rows / (4 * rayon::current_num_threads())).clamp(16, 1024).next_multiple_of(4);
+        if m == 1 {
+            // One input row (decoding): each task writes its run of outputs in place.
+            out.par_chunks_mut(chunk).enumerate().for_each(|(k, dst)| {
+                let start = k * chunk;
+                dst.copy_from_slice(&self.rows_times(start..start + dst.len(), &acts));
+            });
+            return out;
+        }
         let parts: Vec<(usize, Vec<f32>)> = (0..self.rows)
             .step_by(chunk)
             .collect::<Vec<_>>()
@@ -475,16 +483,18 @@ mod tests {
     #[test]
     fn simd_tiles_and_scalar_agree_bit_for_bit() {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-            // 10 rows and 7 inputs: full 4×2 and 4×1 tiles and the single-row tails.
-            let (rows, cols, m) = (10, 96, 7);
+            // 1 and 7 inputs: 4×2 and 4×1 tiles, single rows and single inputs.
+            let (rows, cols) = (42, 96); // three tasks of 16 rows; tiles of 4 and single-row tails
             let w = quantized(&random(rows * cols, 1), rows, cols, dtype);
-            let x = random(m * cols, 2);
-            let acts = QuantActivations::quantize(&x, cols);
-            let y = w.matmul(&x);
-            for r in 0..rows {
-                for i in 0..m {
-                    let scalar = dot(&w.row_view(r), &acts.row(i));
-                    assert_eq!(scalar.to_bits(), y[i * rows + r].to_bits(), "{dtype:?} row {r} input {i}");
+            for m in [1, 7] {
+                let x = random(m * cols, 2);
+                let acts = QuantActivations::quantize(&x, cols);
+                let y = w.matmul(&x);
+                for r in 0..rows {
+                    for i in 0..m {
+                        let scalar = dot(&w.row_view(r), &acts.row(i));
+                        assert_eq!(scalar.to_bits(), y[i * rows + r].to_bits(), "{dtype:?} m {m} row {r} input {i}");
+                    }
                 }
             }
         }
