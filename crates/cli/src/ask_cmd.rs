@@ -25,6 +25,9 @@ pub struct AskArgs {
     /// Most new tokens.
     #[arg(long, default_value_t = 768)]
     max_tokens: usize,
+    /// System message for real models (default: the one their chat template adds, if any).
+    #[arg(long)]
+    system: Option<String>,
     /// Sampler seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -84,7 +87,8 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
             // The reply starts inside a thinking block the template opened (DeepSeek-R1).
             show("<think>");
         }
-        complete_pretrained(&model, question, &[args.seed], &params, Some(&mut |_, text: &str| show(text)))?
+        let system = args.system.as_deref();
+        complete_pretrained(&model, system, question, &[args.seed], &params, Some(&mut |_, text: &str| show(text)))?
     } else {
         let model = TinyReasoner::load(&model_dir(&args.model)?, &Device::Cpu)?;
         complete_tiny(&model, question, &[args.seed], &params, |_, bytes| show(&String::from_utf8_lossy(bytes)))?

@@ -130,3 +130,30 @@ fn the_demo_runs_every_stage_and_writes_its_report() {
     assert!(html.matches("<svg").count() >= 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ask_answers_from_a_gguf_model_as_llama_cpp_does() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !std::path::Path::new(model).exists() {
+        eprintln!("SKIPPED: {model} is absent; run scripts/fetch-smollm2.sh");
+        return;
+    }
+    // llama.cpp gives "The capital of France is Paris." for this exact conversation (greedy).
+    let out = ponder(&[
+        "ask",
+        "--model",
+        model,
+        "--system",
+        "You are a helpful assistant.",
+        "--max-tokens",
+        "12",
+        "What is the capital of France?",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.trim(), "The capital of France is Paris.");
+    // A thinking budget on a model without <think> tokens is refused clearly.
+    let out = ponder(&["ask", "--model", model, "--max-thinking", "8", "Hi"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no <think>"), "{}", String::from_utf8_lossy(&out.stderr));
+}

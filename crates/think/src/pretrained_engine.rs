@@ -11,10 +11,12 @@ use crate::{Completion, Compute, Engine, Result};
 /// Receives the new text of prompt `i` as it is generated.
 pub type TextSink<'a> = &'a mut dyn FnMut(usize, &str);
 
-/// Completions from a real model. With `on_text`, the new text of prompt `i` is passed as
-/// it is generated (whole characters only), for streaming.
+/// Completions from a real model, each prompt a user message after an optional system
+/// message. With `on_text`, the new text of prompt `i` is passed as it is generated (whole
+/// characters only), for streaming.
 pub fn complete_pretrained(
     model: &Pretrained,
+    system: Option<&str>,
     prompts: &[String],
     seeds: &[u64],
     params: &SamplingParams,
@@ -23,10 +25,11 @@ pub fn complete_pretrained(
     if seeds.len() != prompts.len() {
         return Err(crate::Error::Request(format!("{} prompts but {} seeds", prompts.len(), seeds.len())));
     }
-    let encoded = prompts
-        .iter()
-        .map(|p| model.chat_tokens(&[Message::new("user", p)]))
-        .collect::<ponder_model::Result<Vec<_>>>()?;
+    let conversation = |p: &str| -> Vec<Message> {
+        system.map(|s| Message::new("system", s)).into_iter().chain([Message::new("user", p)]).collect()
+    };
+    let encoded =
+        prompts.iter().map(|p| model.chat_tokens(&conversation(p))).collect::<ponder_model::Result<Vec<_>>>()?;
     let steer = model.model.generation_tokens().clone();
     let mut streamed: Vec<(Vec<u32>, usize)> = vec![(Vec::new(), 0); prompts.len()];
     let start = Instant::now();
@@ -97,6 +100,6 @@ impl Engine for Pretrained {
     }
 
     fn complete(&self, prompts: &[String], seeds: &[u64], params: &SamplingParams) -> Result<Vec<Completion>> {
-        complete_pretrained(self, prompts, seeds, params, None)
+        complete_pretrained(self, None, prompts, seeds, params, None)
     }
 }
