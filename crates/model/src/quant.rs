@@ -182,54 +182,56 @@ impl QuantMatrix {
 
     /// Weight rows `rows` times every activation row: (m × rows.len()), row-major.
     fn rows_times(&self, rows: std::ops::Range<usize>, acts: &[ActRow]) -> Vec<f32> {
-        let (m, width) = (acts.len(), rows.len());
-        let mut part = vec![0f32; m * width];
-        let mut r = rows.start;
-        while r < rows.end {
-            let tile = if r + 4 <= rows.end { 4 } else { 1 };
-            let mut i = 0;
-            while i < m {
-                let step = if i + 2 <= m { 2 } else { 1 };
-                self.tile(r, tile, &acts[i..i + step], |dr, di, v| part[(i + di) * width + r + dr - rows.start] = v);
-                i += step;
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU supports the features `rows_times_avx2` is compiled for (checked).
+            return unsafe { self.rows_times_avx2(rows, acts) };
+        }
+        let width = rows.len();
+        let mut part = vec![0f32; acts.len() * width];
+        for r in rows.clone() {
+            for (i, a) in acts.iter().enumerate() {
+                part[i * width + r - rows.start] = dot(&self.row_view(r), a);
             }
-            r += tile;
         }
         part
     }
 
-    /// `rows` (1 or 4) weight rows from `r` times `acts` (1 or 2 rows); `put(dr, di, value)`.
-    #[inline(always)]
-    fn tile(&self, r: usize, rows: usize, acts: &[ActRow], mut put: impl FnMut(usize, usize, f32)) {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked).
-            unsafe {
-                match (rows, acts.len()) {
-                    (4, 2) => {
-                        let w = std::array::from_fn(|k| self.row_view(r + k));
-                        let a = [acts[0].clone(), acts[1].clone()];
-                        for (dr, ys) in dot_tile_avx2::<4, 2>(&w, &a).iter().enumerate() {
-                            ys.iter().enumerate().for_each(|(di, &v)| put(dr, di, v));
-                        }
-                        return;
-                    }
-                    (4, 1) => {
-                        let w = std::array::from_fn(|k| self.row_view(r + k));
-                        for (dr, ys) in dot_tile_avx2::<4, 1>(&w, &[acts[0].clone()]).iter().enumerate() {
-                            put(dr, 0, ys[0]);
-                        }
-                        return;
-                    }
-                    _ => {}
+    /// [`Self::rows_times`] in tiles of 4 weight rows × 2 (or 1) inputs, compiled with AVX2 so
+    /// the tile kernel and the row views inline into one loop.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn rows_times_avx2(&self, rows: std::ops::Range<usize>, acts: &[ActRow]) -> Vec<f32> {
+        let (m, width) = (acts.len(), rows.len());
+        let mut part = vec![0f32; m * width];
+        let mut r = rows.start;
+        while r + 4 <= rows.end {
+            let w = [self.row_view(r), self.row_view(r + 1), self.row_view(r + 2), self.row_view(r + 3)];
+            let col = r - rows.start;
+            let mut i = 0;
+            while i + 2 <= m {
+                let y = dot_tile_avx2::<4, 2>(&w, &[acts[i].clone(), acts[i + 1].clone()]);
+                for (dr, ys) in y.iter().enumerate() {
+                    part[i * width + col + dr] = ys[0];
+                    part[(i + 1) * width + col + dr] = ys[1];
+                }
+                i += 2;
+            }
+            if i < m {
+                let y = dot_tile_avx2::<4, 1>(&w, std::array::from_ref(&acts[i]));
+                for (dr, ys) in y.iter().enumerate() {
+                    part[i * width + col + dr] = ys[0];
                 }
             }
+            r += 4;
         }
-        for dr in 0..rows {
-            for (di, a) in acts.iter().enumerate() {
-                put(dr, di, dot_fast(&self.row_view(r + dr), a));
+        for r in r..rows.end {
+            let w = [self.row_view(r)];
+            for (i, a) in acts.iter().enumerate() {
+                part[i * width + r - rows.start] = dot_tile_avx2::<1, 1>(&w, std::array::from_ref(a))[0][0];
             }
         }
+        part
     }
 
     /// Weight row `r`.
@@ -359,6 +361,7 @@ fn dot(w: &Row, a: &ActRow) -> f32 {
 /// of the fused multiply-add, and each loaded block is reused R or C times.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn dot_tile_avx2<const R: usize, const C: usize>(w: &[Row; R], a: &[ActRow; C]) -> [[f32; C]; R] {
     use std::arch::x86_64::*;
     let blocks = w[0].d.len();
@@ -451,16 +454,6 @@ fn has_avx2() -> bool {
     {
         false
     }
-}
-
-/// [`dot`] on the fastest path this CPU has.
-fn dot_fast(w: &Row, a: &ActRow) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports the features `dot_tile_avx2` is compiled for (checked above).
-        return unsafe { dot_tile_avx2::<1, 1>(std::array::from_ref(w), std::array::from_ref(a)) }[0][0];
-    }
-    dot(w, a)
 }
 
 #[cfg(test)]

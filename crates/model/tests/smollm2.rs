@@ -1,5 +1,6 @@
 //! SmolLM2-135M-Instruct (Q4_1 GGUF) against llama.cpp: the same prompt token ids and the
-//! same greedy continuation, token for token (`../shared/fixtures/smollm2_greedy_llamacpp.json`).
+//! same greedy continuation, token for token (`tests/fixtures/smollm2_greedy_llamacpp.json`, a copy
+//! of `../shared/fixtures/smollm2_greedy_llamacpp.json`).
 //! Skips with a message when the model file is absent (`scripts/fetch-smollm2.sh` installs it).
 
 use std::path::PathBuf;
@@ -31,7 +32,9 @@ fn smollm2() -> Option<Pretrained> {
 }
 
 fn fixtures() -> Vec<Fixture> {
-    let path = root().join("../shared/fixtures/smollm2_greedy_llamacpp.json");
+    // A copy of ../shared/fixtures/smollm2_greedy_llamacpp.json (llama.cpp's output; see
+    // that folder's README), kept in the repository so CI runs the test wherever it checks out.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2_greedy_llamacpp.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("fixture JSON")
 }
