@@ -67,3 +67,10 @@ impl KvCache {
         self.len += t;
     }
 }
+
+/// (b, n_kv, s, hd) → (b, n_kv·group, s, hd): each cached key/value head shared by `group`
+/// query heads (grouped-query attention), for every model in this crate.
+pub(crate) fn repeat_heads(x: &Tensor, group: usize) -> Result<Tensor> {
+    let (b, n, s, hd) = x.dims4()?;
+    Ok(x.unsqueeze(2)?.broadcast_as((b, n, group, s, hd))?.reshape((b, n * group, s, hd))?)
+}

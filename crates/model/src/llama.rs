@@ -14,6 +14,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::repeat_heads;
 use crate::gguf::Gguf;
 use crate::quant::QuantMatrix;
 use crate::{CausalLm, Error, GenerationTokens, KvCache, Result};
@@ -467,6 +468,11 @@ impl Llama {
         &self.config
     }
 
+    /// Final norm and output head: (…, d) → (…, vocab).
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        self.head.forward(&candle_nn::ops::rms_norm(x, &self.norm, self.config.norm_eps as f32)?)
+    }
+
     /// The residual stream after the last block, (b, t, d), before the final norm. Arguments
     /// as in [`CausalLm::forward`].
     fn hidden(
@@ -555,9 +561,7 @@ impl CausalLm for Llama {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let x = in_pool(|| self.hidden(tokens, positions, mask, cache))?; // (b, t, d)
-        self.head.forward(&candle_nn::ops::rms_norm(&x, &self.norm, self.config.norm_eps as f32)?)
-        // (b, t, vocab)
+        self.logits(&in_pool(|| self.hidden(tokens, positions, mask, cache))?) // (b, t, vocab)
     }
 
     fn forward_last(
@@ -568,9 +572,7 @@ impl CausalLm for Llama {
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
         let x = in_pool(|| self.hidden(tokens, positions, mask, cache))?; // (b, t, d)
-        let last = x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?; // (b, d)
-        self.head.forward(&candle_nn::ops::rms_norm(&last, &self.norm, self.config.norm_eps as f32)?)
-        // (b, vocab)
+        self.logits(&x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?) // (b, vocab)
     }
 
     fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache> {
@@ -656,12 +658,6 @@ fn attend_unpadded(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, pads: &[us
     let parts: Vec<Tensor> =
         out.into_iter().map(|y| y.ok_or_else(|| Error::Config("unassigned sequence".into()))).collect::<Result<_>>()?;
     Ok(Tensor::cat(&parts, 0)?)
-}
-
-/// (b, n_kv, s, hd) → (b, n_kv·group, s, hd), each key/value head shared by `group` query heads.
-fn repeat_heads(x: &Tensor, group: usize) -> Result<Tensor> {
-    let (b, n, s, hd) = x.dims4()?;
-    Ok(x.unsqueeze(2)?.broadcast_as((b, n, group, s, hd))?.reshape((b, n * group, s, hd))?)
 }
 
 /// `x` rounded to the nearest f16 value, kept in f32.

@@ -117,11 +117,6 @@ impl QuantMatrix {
         self.cols
     }
 
-    /// Bytes of weights read per product with one input row.
-    pub fn weight_bytes(&self) -> usize {
-        self.qs.len() + 4 * (self.d.len() + self.m.len())
-    }
-
     /// Row `r` as f32 (for embedding lookups): `d · q (+ m)`, as ggml dequantizes.
     pub fn row(&self, r: usize, out: &mut [f32]) {
         let blocks = self.cols / BLOCK;

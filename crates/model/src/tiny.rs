@@ -15,6 +15,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
+use crate::cache::repeat_heads;
 use crate::{
     special, BudgetTokens, ByteTokenizer, CausalLm, Error, GenerationTokens, KvCache, Result, BYTE_VOCAB_SIZE,
 };
@@ -224,12 +225,6 @@ impl Attention {
         let y = y.transpose(1, 2)?.reshape((b, t, self.n_heads * self.head_dim))?;
         linear(&y, &self.wo)
     }
-}
-
-/// (b, n_kv, s, hd) → (b, n_kv·group, s, hd), each key/value head shared by `group` query heads.
-fn repeat_heads(x: &Tensor, group: usize) -> Result<Tensor> {
-    let (b, n, s, hd) = x.dims4()?;
-    Ok(x.unsqueeze(2)?.broadcast_as((b, n, group, s, hd))?.reshape((b, n * group, s, hd))?)
 }
 
 /// SwiGLU MLP: `down(silu(gate(x)) · up(x))`.

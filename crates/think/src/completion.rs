@@ -47,6 +47,32 @@ pub struct Completion {
 }
 
 impl Completion {
+    /// A completion from a sampler's output: `thinking_tokens` of its tokens are inside the
+    /// thinking block; `flops` and `wall_seconds` are what producing it cost.
+    pub fn from_generated(
+        text: String,
+        g: ponder_model::Generated,
+        prompt_tokens: usize,
+        thinking_tokens: usize,
+        flops: f64,
+        wall_seconds: f64,
+    ) -> Self {
+        Completion {
+            text,
+            compute: Compute {
+                prompt_tokens,
+                thinking_tokens,
+                answer_tokens: g.tokens.len() - thinking_tokens,
+                flops,
+                wall_seconds,
+            },
+            tokens: g.tokens,
+            logprobs: g.logprobs,
+            finish: g.finish,
+            closed_by_budget: g.closed_by_budget,
+        }
+    }
+
     /// The answer text after the last `</think>`, or `None` when the thinking block never
     /// closed or nothing follows it.
     pub fn answer(&self) -> Option<&str> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ponder_model::{generate, CausalLm, Message, Pretrained, SamplingParams};
 
-use crate::{Completion, Compute, Engine, Result};
+use crate::{Completion, Engine, Result};
 
 /// Receives the new text of prompt `i` as it is generated.
 pub type TextSink<'a> = &'a mut dyn FnMut(usize, &str);
@@ -76,20 +76,7 @@ pub fn complete_pretrained(
                 text.insert_str(0, "<think>");
             }
             let flops: f64 = (0..prompt.len() + g.tokens.len()).map(|ctx| model.model.flops_per_token(ctx)).sum();
-            Ok(Completion {
-                text,
-                compute: Compute {
-                    prompt_tokens: prompt.len(),
-                    thinking_tokens,
-                    answer_tokens: g.tokens.len() - thinking_tokens,
-                    flops,
-                    wall_seconds: wall,
-                },
-                tokens: g.tokens,
-                logprobs: g.logprobs,
-                finish: g.finish,
-                closed_by_budget: g.closed_by_budget,
-            })
+            Ok(Completion::from_generated(text, g, prompt.len(), thinking_tokens, flops, wall))
         })
         .collect()
 }

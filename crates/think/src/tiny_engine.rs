@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use ponder_model::{generate, special, ByteTokenizer, SamplingParams, TinyReasoner};
 
-use crate::{Completion, Compute, Engine, Result};
+use crate::{Completion, Engine, Result};
 
 /// Completions from a tiny reasoner, calling `on_token(i, bytes)` with the text of each
 /// token of prompt `i` as it is chosen (for streaming).
@@ -31,20 +31,7 @@ pub fn complete_tiny(
             let thinking_end = g.tokens.iter().position(|&t| t == special::END_THINK);
             let thinking_tokens = thinking_end.map_or(g.tokens.len(), |e| e + 1);
             let flops: f64 = (0..prompt.len() + g.tokens.len()).map(|ctx| config.flops_per_token(ctx)).sum();
-            Completion {
-                text: tokenizer.decode(&g.tokens),
-                compute: Compute {
-                    prompt_tokens: prompt.len(),
-                    thinking_tokens,
-                    answer_tokens: g.tokens.len() - thinking_tokens,
-                    flops,
-                    wall_seconds: wall,
-                },
-                tokens: g.tokens,
-                logprobs: g.logprobs,
-                finish: g.finish,
-                closed_by_budget: g.closed_by_budget,
-            }
+            Completion::from_generated(tokenizer.decode(&g.tokens), g, prompt.len(), thinking_tokens, flops, wall)
         })
         .collect())
 }
