@@ -85,9 +85,11 @@ pub fn strip_wrappers(text: &str) -> &str {
     }
 }
 
-/// All integers written in `text`, in order: an optional minus sign directly before the
-/// digits, thousands separators (`1,203`) joined. Numbers too large for `i64` are skipped.
-pub fn integers(text: &str) -> Vec<i64> {
+/// Every number written in `text`, in order, as a plain signed decimal (`-1234.5`, `7`):
+/// thousands separators (`1,203`) joined, a decimal part kept. A `-` or `−` directly before
+/// the digits makes it negative unless it follows a letter or digit (`5-8` is 5 and 8,
+/// `x-3` is 3).
+pub fn numerals(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -96,14 +98,15 @@ pub fn integers(text: &str) -> Vec<i64> {
             i += 1;
             continue;
         }
-        let negative = i > 0 && bytes[i - 1] == b'-' && (i < 2 || !bytes[i - 2].is_ascii_alphanumeric());
-        let mut digits = String::new();
+        let before = &text[..i];
+        let sign = before.strip_suffix('-').or_else(|| before.strip_suffix('−'));
+        let negative = sign.is_some_and(|rest| !rest.chars().next_back().is_some_and(char::is_alphanumeric));
+        let mut number = String::from(if negative { "-" } else { "" });
         while i < bytes.len() {
             if bytes[i].is_ascii_digit() {
-                digits.push(bytes[i] as char);
+                number.push(char::from(bytes[i]));
                 i += 1;
             } else if bytes[i] == b','
-                && i + 3 < bytes.len() + 1
                 && bytes.get(i + 1..i + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
                 && !bytes.get(i + 4).is_some_and(u8::is_ascii_digit)
             {
@@ -112,19 +115,23 @@ pub fn integers(text: &str) -> Vec<i64> {
                 break;
             }
         }
-        // A decimal part (`12.5`) makes this not an integer: skip it whole.
         if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            number.push('.');
             i += 1;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
+                number.push(char::from(bytes[i]));
                 i += 1;
             }
-            continue;
         }
-        if let Ok(v) = digits.parse::<i64>() {
-            out.push(if negative { -v } else { v });
-        }
+        out.push(number);
     }
     out
+}
+
+/// All integers written in `text`, in order (see [`numerals`]); numbers with a decimal
+/// part, and those too large for `i64`, are skipped.
+pub fn integers(text: &str) -> Vec<i64> {
+    numerals(text).iter().filter(|n| !n.contains('.')).filter_map(|n| n.parse().ok()).collect()
 }
 
 /// The integer answer of a completion's answer text: the last integer written in it.

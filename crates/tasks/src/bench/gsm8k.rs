@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::BenchItem;
-use crate::extract::{answer_text, THINK_CLOSE};
+use crate::extract::{self, answer_text, THINK_CLOSE};
 use crate::{Error, Result, Verdict};
 
 /// The instruction appended (after a newline) to every GSM8K question in [`prompt`]:
@@ -144,52 +144,10 @@ fn first_line(rest: &str) -> &str {
     rest.split('\n').next().unwrap_or(rest)
 }
 
-/// Every number written in `text`, in order, normalised by [`normalize_number`]. A `-` or
-/// `−` directly before the digits makes it negative unless it follows a letter or digit
-/// (so `5-8` is 5 and 8, `x-3` is 3).
+/// Every number written in `text`, in order (see [`extract::numerals`]), normalised by
+/// [`normalize_number`].
 fn numbers(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let before = &text[..i];
-        let sign_len = if before.ends_with('-') {
-            1
-        } else if before.ends_with('−') {
-            '−'.len_utf8()
-        } else {
-            0
-        };
-        let negative = sign_len > 0 && !before[..i - sign_len].chars().next_back().is_some_and(char::is_alphanumeric);
-        let mut number = String::from(if negative { "-" } else { "" });
-        while i < bytes.len() {
-            if bytes[i].is_ascii_digit() {
-                number.push(char::from(bytes[i]));
-                i += 1;
-            } else if bytes[i] == b','
-                && bytes.get(i + 1..i + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-                && !bytes.get(i + 4).is_some_and(u8::is_ascii_digit)
-            {
-                i += 1; // a thousands separator
-            } else {
-                break;
-            }
-        }
-        if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            number.push('.');
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                number.push(char::from(bytes[i]));
-                i += 1;
-            }
-        }
-        out.extend(normalize_number(&number));
-    }
-    out
+    extract::numerals(text).iter().filter_map(|n| normalize_number(n)).collect()
 }
 
 /// The canonical form of a written number, or `None` when it is not one: thousands
