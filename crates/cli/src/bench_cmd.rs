@@ -54,6 +54,9 @@ enum BenchCommand {
         /// Measure ponder only, in this process, and print JSON (used by the benchmark itself).
         #[arg(long, hide = true)]
         worker: bool,
+        /// With --worker: only these figures (e.g. `tg128`, for profiling one path).
+        #[arg(long, hide = true, value_delimiter = ',')]
+        figures: Vec<String>,
     },
     /// Generation tokens/s with the KV cache: 64 sequences in parallel, and 1.
     Sample {
@@ -71,7 +74,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Train { preset, steps, python } => train(preset, steps, &python),
         BenchCommand::Sample { preset, tokens } => sample(preset, tokens),
-        BenchCommand::Decode { model, worker: true, reps, .. } => crate::bench_decode::worker(&model, reps),
+        BenchCommand::Decode { model, worker: true, reps, figures, .. } => {
+            crate::bench_decode::worker(&model, reps, &figures)
+        }
         BenchCommand::Decode { model, threads, python, reps, out, .. } => {
             crate::bench_decode::run(&model, &threads, &python, reps, out.as_ref())
         }

@@ -51,7 +51,9 @@ impl DecodeFigures {
 }
 
 /// Measures ponder in this process (with whatever thread pool it has) and prints JSON.
-pub fn worker(model_path: &Path, reps: usize) -> anyhow::Result<()> {
+/// `only`: the figures to measure (empty: all); the others are reported as 0.
+pub fn worker(model_path: &Path, reps: usize, only: &[String]) -> anyhow::Result<()> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|f| f == name);
     let model = Pretrained::load(model_path)?;
     let lm = &model.model;
     let vocab = lm.config().vocab_size as u32;
@@ -76,7 +78,8 @@ pub fn worker(model_path: &Path, reps: usize) -> anyhow::Result<()> {
         Ok(n as f64 / seconds)
     };
     pp(32)?; // warm-up
-    let (pp128, pp512) = (pp(128)?, pp(512)?);
+    let pp128 = if wanted("pp128") { pp(128)? } else { 0.0 };
+    let pp512 = if wanted("pp512") { pp(512)? } else { 0.0 };
     let steps = 128;
     let mut tg = |batch: usize| -> anyhow::Result<f64> {
         let first = random_tokens(batch);
@@ -100,9 +103,9 @@ pub fn worker(model_path: &Path, reps: usize) -> anyhow::Result<()> {
         threads: rayon::current_num_threads(),
         pp128,
         pp512,
-        tg128: tg(1)?,
-        batch8: tg(8)?,
-        batch32: tg(32)?,
+        tg128: if wanted("tg128") { tg(1)? } else { 0.0 },
+        batch8: if wanted("batch8") { tg(8)? } else { 0.0 },
+        batch32: if wanted("batch32") { tg(32)? } else { 0.0 },
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())

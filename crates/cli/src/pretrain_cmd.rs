@@ -7,7 +7,9 @@ use clap::Args;
 use crate::model_path::model_dir;
 use ponder_model::Preset;
 use ponder_tasks::Family;
-use ponder_train::{pretrain, PretrainConfig};
+use ponder_train::{pretrain, MixtureConfig, PretrainConfig};
+
+use crate::rl_cmd::parse_levels;
 
 /// Arguments of `ponder pretrain`.
 #[derive(Args)]
@@ -31,6 +33,21 @@ pub struct PretrainArgs {
     /// Train only on these families (comma-separated; default: all six).
     #[arg(long, value_delimiter = ',')]
     families: Vec<Family>,
+    /// Levels of a family in the mixture, e.g. `word:1-2` or `cipher:1,3` (repeatable;
+    /// replaces that family's default levels, or adds the family). A family given twice
+    /// is drawn twice as often.
+    #[arg(long = "levels")]
+    levels: Vec<String>,
+    /// Model width, overriding the preset's (heads stay 32 wide; the MLP 3× wide).
+    #[arg(long)]
+    d_model: Option<usize>,
+    /// Transformer blocks, overriding the preset's.
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Tokens per packed row (default 768; rows that hold fewer documents waste less
+    /// attention on padding and cross-document masking, but drop longer documents).
+    #[arg(long)]
+    seq_len: Option<usize>,
     /// Seed of the initial weights and the data stream.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -54,6 +71,21 @@ pub struct PretrainArgs {
     heldout: usize,
 }
 
+/// Applies `--levels` specs: the first spec of a family replaces its default levels, a
+/// repeated family adds another source (drawn as often as any other).
+fn apply_levels(mixture: &mut MixtureConfig, specs: &[String]) -> anyhow::Result<()> {
+    let mut replaced = Vec::new();
+    for spec in specs {
+        let (family, levels) = parse_levels(spec)?;
+        if !replaced.contains(&family) {
+            mixture.sources.retain(|(f, _)| *f != family);
+            replaced.push(family);
+        }
+        mixture.sources.push((family, levels));
+    }
+    Ok(())
+}
+
 /// Runs `ponder pretrain`.
 pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
     let outcome = if let Some(dir) = &args.resume {
@@ -66,6 +98,24 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         config.minutes = if args.steps.is_some() { None } else { Some(args.minutes.unwrap_or(10.0)) };
         if !args.families.is_empty() {
             config.mixture = config.mixture.with_families(&args.families);
+        }
+        apply_levels(&mut config.mixture, &args.levels)?;
+        if let Some(d) = args.d_model {
+            (config.model.d_model, config.model.d_ff) = (d, 3 * d);
+            config.model.n_heads = (d / 32).max(1);
+            config.model.n_kv_heads = config.model.n_heads;
+        }
+        if let Some(layers) = args.layers {
+            config.model.n_layers = layers;
+        }
+        config.model.validate()?;
+        if let Some(t) = args.seq_len {
+            anyhow::ensure!(
+                (32..=config.model.max_seq_len).contains(&t),
+                "--seq-len {t}: expected 32 to {} (the model's max_seq_len)",
+                config.model.max_seq_len
+            );
+            config.seq_len = t;
         }
         if let Some(b) = args.batch {
             config.batch_size = b;
@@ -85,8 +135,10 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
             config.optimizer.lr = lr;
         }
         println!(
-            "pretraining a {} tiny reasoner ({} parameters) into {}",
+            "pretraining a {} tiny reasoner (d_model {}, {} layers, {} parameters) into {}",
             config.init.as_ref().map_or(format!("{:?}", args.preset), |d| format!("{} (continued)", d.display())),
+            config.model.d_model,
+            config.model.n_layers,
             config.model.param_count(),
             args.out.display()
         );
@@ -104,4 +156,23 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         println!("  held-out greedy {key}: {:.1}%", acc * 100.0);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_replace_a_family_once_then_add_sources() {
+        let mut mixture = MixtureConfig::default();
+        let before = mixture.sources.len();
+        apply_levels(&mut mixture, &["word:1".into(), "word:1-4".into(), "cipher:1".into()]).expect("valid specs");
+        let word: Vec<&Vec<u8>> = mixture.sources.iter().filter(|(f, _)| *f == Family::Word).map(|(_, l)| l).collect();
+        assert_eq!(word, [&vec![1], &vec![1, 2, 3, 4]]);
+        let cipher: Vec<&Vec<u8>> =
+            mixture.sources.iter().filter(|(f, _)| *f == Family::Cipher).map(|(_, l)| l).collect();
+        assert_eq!(cipher, [&vec![1]]);
+        assert_eq!(mixture.sources.len(), before + 1);
+        assert!(apply_levels(&mut mixture, &["word:9".into()]).is_err());
+    }
 }

@@ -88,7 +88,7 @@ pub struct RlArgs {
 }
 
 /// Parses `family:1-3` or `family:2,4`.
-fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
+pub(crate) fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
     let (family, levels) = spec
         .split_once(':')
         .with_context(|| format!("--levels {spec:?}: expected FAMILY:LEVELS, e.g. countdown:1-3"))?;

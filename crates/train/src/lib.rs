@@ -12,6 +12,7 @@ pub mod rl;
 pub mod rollout;
 pub mod run;
 
+pub use data::MixtureConfig;
 pub use pretrain::{completion_loss, pretrain, PretrainConfig, PretrainOutcome};
 pub use rl::{rl, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
 pub use run::RunDir;
