@@ -67,6 +67,83 @@ pub struct LlamaConfig {
     /// Rotary pairs are adjacent (GGUF llama, whose q/k rows llama.cpp's converter permutes)
     /// rather than the two halves of a head (Hugging Face layout, GGUF qwen2).
     pub rope_interleaved: bool,
+    /// Rotary frequency scaling from a Hugging Face `config.json` (GGUF files carry the
+    /// resulting factors as the tensor `rope_freqs.weight` instead).
+    #[serde(default)]
+    pub rope_scaling: Option<RopeScaling>,
+}
+
+/// How a model stretches its rotary frequencies for a longer context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RopeScaling {
+    /// Every angle divided by `factor` (`"rope_type": "linear"`).
+    Linear {
+        /// The divisor.
+        factor: f64,
+    },
+    /// Llama 3.1's scheme (`"rope_type": "llama3"`): low frequencies divided by `factor`,
+    /// high ones kept, those between blended smoothly.
+    Llama3 {
+        /// Divisor of the low frequencies.
+        factor: f64,
+        /// Wavelengths above `original_context / low_freq_factor` count as low.
+        low_freq_factor: f64,
+        /// Wavelengths below `original_context / high_freq_factor` count as high.
+        high_freq_factor: f64,
+        /// The context the model was first trained for.
+        original_context: f64,
+    },
+}
+
+impl RopeScaling {
+    /// Reads `rope_scaling` from a `config.json`; `Ok(None)` for null.
+    fn from_hf(value: &serde_json::Value) -> std::result::Result<Option<Self>, String> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        let kind = value.get("rope_type").or_else(|| value.get("type")).and_then(|t| t.as_str()).unwrap_or("");
+        let number = |key: &str| {
+            value
+                .get(key)
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| format!("rope_scaling has no number `{key}`"))
+        };
+        match kind {
+            "default" => Ok(None),
+            "linear" => Ok(Some(Self::Linear { factor: number("factor")? })),
+            "llama3" => Ok(Some(Self::Llama3 {
+                factor: number("factor")?,
+                low_freq_factor: number("low_freq_factor")?,
+                high_freq_factor: number("high_freq_factor")?,
+                original_context: number("original_max_position_embeddings")?,
+            })),
+            other => Err(format!(
+                "rope_scaling type `{other}` is not supported (supported: linear, llama3); use the model's GGUF file"
+            )),
+        }
+    }
+
+    /// The divisor of each of the `head_dim / 2` rotary frequencies `base^(-2i/head_dim)`,
+    /// computed as Hugging Face's `_compute_llama3_parameters` and llama.cpp's converter do.
+    pub fn frequency_factors(&self, head_dim: usize, base: f64) -> Vec<f32> {
+        (0..head_dim / 2)
+            .map(|i| match *self {
+                Self::Linear { factor } => factor as f32,
+                Self::Llama3 { factor, low_freq_factor, high_freq_factor, original_context } => {
+                    let wavelength = 2.0 * std::f64::consts::PI * base.powf(2.0 * i as f64 / head_dim as f64);
+                    if wavelength < original_context / high_freq_factor {
+                        1.0
+                    } else if wavelength > original_context / low_freq_factor {
+                        factor as f32
+                    } else {
+                        let smooth =
+                            (original_context / wavelength - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                        (1.0 / ((1.0 - smooth) / factor + smooth)) as f32
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 impl LlamaConfig {
@@ -104,6 +181,7 @@ impl LlamaConfig {
             },
             max_seq_len: int("context_length")?,
             rope_interleaved: arch == Arch::Llama,
+            rope_scaling: None, // GGUF files carry the factors as `rope_freqs.weight`
         };
         config.validate().map_err(|why| Error::Load { path: path.to_path_buf(), why })?;
         Ok(config)
@@ -118,9 +196,10 @@ impl LlamaConfig {
         let arch = Arch::parse(&arch_name).ok_or_else(|| {
             err(format!("architecture `{arch_name}` is not supported; supported: LlamaForCausalLM, Qwen2ForCausalLM"))
         })?;
-        if let Some(scaling) = hf.rope_scaling.as_ref().filter(|s| !s.is_null()) {
-            return Err(err(format!("rope_scaling {scaling} is not supported yet; use the model's GGUF file")));
-        }
+        let rope_scaling = match &hf.rope_scaling {
+            Some(value) => RopeScaling::from_hf(value).map_err(err)?,
+            None => None,
+        };
         let config = Self {
             arch,
             vocab_size: hf.vocab_size,
@@ -134,6 +213,7 @@ impl LlamaConfig {
             rope_theta: hf.rope_theta.unwrap_or(10_000.0),
             max_seq_len: hf.max_position_embeddings,
             rope_interleaved: false,
+            rope_scaling,
         };
         config.validate().map_err(err)?;
         Ok(config)
@@ -457,7 +537,7 @@ impl Llama {
             WeightSource::Gguf { gguf, .. } if gguf.tensor("rope_freqs.weight").is_some() => {
                 Some(source.dense(&Name::global("rope_freqs.weight", ""), &[config.head_dim / 2])?.to_vec1::<f32>()?)
             }
-            _ => None,
+            _ => config.rope_scaling.as_ref().map(|s| s.frequency_factors(config.head_dim, config.rope_theta)),
         };
         let (cos, sin) = rope_tables(&config, freq_factors.as_deref())?;
         Ok(Self { embed, blocks, norm, head, cos, sin, steer, config })
@@ -696,4 +776,37 @@ fn rope_tables(c: &LlamaConfig, factors: Option<&[f32]>) -> Result<(Tensor, Tens
         }
     }
     Ok((Tensor::from_vec(cos, (context, half), &Device::Cpu)?, Tensor::from_vec(sin, (context, half), &Device::Cpu)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Llama 3.1 8B's `rope_scaling`, against factors computed with Hugging Face's formula
+    /// (`inv_freq / inv_freq_llama`) in Python.
+    #[test]
+    fn llama3_rope_scaling_matches_hugging_face() {
+        let value = serde_json::json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192});
+        let scaling = RopeScaling::from_hf(&value).expect("valid").expect("some");
+        let factors = scaling.frequency_factors(128, 500_000.0);
+        assert_eq!(factors.len(), 64);
+        assert!(factors[..29].iter().all(|&f| f == 1.0), "high frequencies are kept");
+        assert!(factors[35..].iter().all(|&f| f == 8.0), "low frequencies are divided by the factor");
+        let expected = [1.207484, 1.553415, 2.026313, 2.69453, 3.684253, 5.257327];
+        for (i, want) in expected.iter().enumerate() {
+            assert!((factors[29 + i] - want).abs() < 1e-5, "factor {}: {} vs {want}", 29 + i, factors[29 + i]);
+        }
+    }
+
+    #[test]
+    fn other_rope_scalings_are_read_or_refused_clearly() {
+        let linear = RopeScaling::from_hf(&serde_json::json!({"type": "linear", "factor": 2.0})).expect("valid");
+        assert_eq!(linear, Some(RopeScaling::Linear { factor: 2.0 }));
+        assert_eq!(RopeScaling::from_hf(&serde_json::Value::Null).expect("null"), None);
+        let yarn = RopeScaling::from_hf(&serde_json::json!({"rope_type": "yarn", "factor": 4.0}));
+        assert!(yarn.expect_err("unsupported").contains("`yarn` is not supported"));
+        let broken = RopeScaling::from_hf(&serde_json::json!({"rope_type": "llama3", "factor": 8.0}));
+        assert!(broken.expect_err("incomplete").contains("low_freq_factor"));
+    }
 }
