@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::model_path::model_dir;
-use ponder_model::Preset;
+use ponder_model::{Preset, TinyConfig};
 use ponder_tasks::Family;
 use ponder_train::{pretrain, MixtureConfig, PretrainConfig};
 
@@ -39,10 +39,10 @@ pub struct PretrainArgs {
     #[arg(long = "levels")]
     levels: Vec<String>,
     /// Model width, overriding the preset's (heads stay 32 wide; the MLP 3× wide).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "init")]
     d_model: Option<usize>,
     /// Transformer blocks, overriding the preset's.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "init")]
     layers: Option<usize>,
     /// Tokens per packed row (default 768; rows that hold fewer documents waste less
     /// attention on padding and cross-document masking, but drop longer documents).
@@ -100,15 +100,11 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
             config.mixture = config.mixture.with_families(&args.families);
         }
         apply_levels(&mut config.mixture, &args.levels)?;
-        if let Some(d) = args.d_model {
-            (config.model.d_model, config.model.d_ff) = (d, 3 * d);
-            config.model.n_heads = (d / 32).max(1);
-            config.model.n_kv_heads = config.model.n_heads;
+        if args.d_model.is_some() || args.layers.is_some() {
+            let (d, layers) = (config.model.d_model, config.model.n_layers);
+            config.model = TinyConfig::with_shape(args.d_model.unwrap_or(d), args.layers.unwrap_or(layers));
+            config.model.validate()?;
         }
-        if let Some(layers) = args.layers {
-            config.model.n_layers = layers;
-        }
-        config.model.validate()?;
         if let Some(t) = args.seq_len {
             anyhow::ensure!(
                 (32..=config.model.max_seq_len).contains(&t),

@@ -73,11 +73,18 @@ impl TinyConfig {
     /// The configuration of a preset. Heads are 32 wide (a good fit for byte-level
     /// attention at this scale); the MLP is 3× wide as in llama's SwiGLU (⅔ of 4×, rounded).
     pub fn preset(preset: Preset) -> Self {
-        let (d_model, n_layers, n_heads) = match preset {
-            Preset::Nano => (128, 2, 4),
-            Preset::Micro => (256, 4, 8),
-            Preset::Small => (512, 8, 16),
+        let (d_model, n_layers) = match preset {
+            Preset::Nano => (128, 2),
+            Preset::Micro => (256, 4),
+            Preset::Small => (512, 8),
         };
+        Self::with_shape(d_model, n_layers)
+    }
+
+    /// A model `d_model` wide and `n_layers` deep, shaped as the presets are: heads 32 wide
+    /// (at least one), the MLP 3× wide.
+    pub fn with_shape(d_model: usize, n_layers: usize) -> Self {
+        let n_heads = (d_model / 32).max(1);
         Self {
             vocab_size: BYTE_VOCAB_SIZE,
             d_model,
