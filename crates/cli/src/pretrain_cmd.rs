@@ -66,9 +66,22 @@ pub struct PretrainArgs {
     /// the "more supervised training at equal compute" baseline for RL.
     #[arg(long, conflicts_with = "resume")]
     init: Option<PathBuf>,
+    /// Final learning rate as a fraction of the peak, reached by cosine decay (default: the
+    /// preset's, 0.1; with --init 1.0, a constant rate). Give it with --init for a second
+    /// pretraining stage that anneals, e.g. `--init runs/base --lr 2e-3 --min-lr-ratio 0.1`.
+    #[arg(long, value_parser = parse_ratio)]
+    min_lr_ratio: Option<f64>,
     /// Held-out problems per family evaluated during training (0: none).
     #[arg(long, default_value_t = 8)]
     heldout: usize,
+}
+
+/// A learning-rate ratio in (0, 1].
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= 1.0 => Ok(r),
+        _ => Err(format!("{text:?}: expected a number in (0, 1], e.g. 0.1")),
+    }
 }
 
 /// Applies `--levels` specs: the first spec of a family replaces its default levels, a
@@ -129,6 +142,9 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         }
         if let Some(lr) = args.lr {
             config.optimizer.lr = lr;
+        }
+        if let Some(ratio) = args.min_lr_ratio {
+            config.min_lr_ratio = ratio;
         }
         println!(
             "pretraining a {} tiny reasoner (d_model {}, {} layers, {} parameters) into {}",

@@ -3,8 +3,9 @@
 //!
 //! A built-in lexicon of nine categories holds 250 nouns with their plurals. Difficulty
 //! sets the list length, the largest quantity ("seven drums") and how many entries come
-//! from other categories (distractors). The trace walks the list entry by entry, keeping
-//! a running count.
+//! from other categories (distractors). The trace walks the list entry by entry, names
+//! each entry's own category (a lookup that does not depend on the question), compares it
+//! with the category asked about, and keeps a running count.
 
 use std::sync::LazyLock;
 
@@ -120,6 +121,8 @@ pub struct Entry {
     pub noun: String,
     /// Whether it belongs to the category asked about.
     pub counts: bool,
+    /// The label of the noun's own category ("instrument", "furniture").
+    pub kind: String,
 }
 
 impl Entry {
@@ -192,7 +195,12 @@ impl Task for Count {
             .map(|noun| {
                 let quantity = if max_q > 1 && rng.random_bool(0.5) { rng.random_range(2..=max_q) } else { 1 };
                 let word = if quantity == 1 { noun.singular.to_string() } else { noun.plural.clone() };
-                Entry { quantity, noun: word, counts: noun.category == category }
+                Entry {
+                    quantity,
+                    noun: word,
+                    counts: noun.category == category,
+                    kind: CATEGORIES[noun.category].label.into(),
+                }
             })
             .collect();
         let opener = ["I have", "In my house there are", "My friend owns", "On the list are"]
@@ -258,7 +266,7 @@ impl Task for Count {
                 }
                 total = next;
             } else {
-                let right = format!("{phrase}: not {}, still {total}", label_with_article(&self.label));
+                let right = format!("{phrase}: {}, not {}, still {total}", entry.kind, label_with_article(&self.label));
                 if trace.slip() {
                     let wrong = total + entry.quantity;
                     trace.mistake(
@@ -306,10 +314,10 @@ mod tests {
     fn the_example_from_the_talk_reads_naturally() {
         let count = Count {
             entries: vec![
-                Entry { quantity: 1, noun: "clarinet".into(), counts: true },
-                Entry { quantity: 1, noun: "piano".into(), counts: true },
-                Entry { quantity: 1, noun: "dog".into(), counts: false },
-                Entry { quantity: 2, noun: "violins".into(), counts: true },
+                Entry { quantity: 1, noun: "clarinet".into(), counts: true, kind: "instrument".into() },
+                Entry { quantity: 1, noun: "piano".into(), counts: true, kind: "instrument".into() },
+                Entry { quantity: 1, noun: "dog".into(), counts: false, kind: "animal".into() },
+                Entry { quantity: 2, noun: "violins".into(), counts: true, kind: "instrument".into() },
             ],
             category: "musical instruments".into(),
             label: "instrument".into(),
@@ -338,6 +346,21 @@ mod tests {
                 let off = p.answer.parse::<i64>().expect("integer") + 1;
                 assert!(!p.verify(&off.to_string()).is_correct());
             }
+        }
+    }
+
+    #[test]
+    fn the_trace_names_each_entrys_own_category_before_comparing() {
+        let p = (0..100)
+            .map(|seed| Family::Count.generate(2, seed).expect("valid level"))
+            .find(|p| matches!(&p.spec, crate::Spec::Count(c) if c.entries.iter().any(|e| !e.counts)))
+            .expect("level 2 has distractors");
+        let crate::Spec::Count(c) = &p.spec else { unreachable!() };
+        let thinking = p.solve(&mut Rng::seed_from_u64(0), 0.0).completion();
+        for entry in &c.entries {
+            let line = thinking.lines().find(|l| l.starts_with(&format!("{}:", entry.phrase()))).expect("one line");
+            assert!(line.starts_with(&format!("{}: {}, ", entry.phrase(), entry.kind)), "{line}");
+            assert_eq!(line.contains(", not "), !entry.counts, "{line}");
         }
     }
 

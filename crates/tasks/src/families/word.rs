@@ -4,7 +4,9 @@
 //! A story is a chain of operations on one running quantity (items, items per group, or a
 //! measure such as dollars or kilograms). Difficulty is the number of arithmetic
 //! operations (1 to 6) and sets the size of the numbers; from level 4 on, sentences with
-//! irrelevant numbers (distractors) are mixed in. The trace does one computation per line.
+//! irrelevant numbers (distractors) are mixed in. The trace reads the story sentence by
+//! sentence: it quotes each sentence that changes the quantity, then does its computation,
+//! one per line, so every number and verb it needs sits just above the step that uses it.
 
 use rand::seq::IndexedRandom;
 use rand::Rng as _;
@@ -63,6 +65,10 @@ pub enum Step {
         b: i64,
         /// The unit of the result ("bags", "kg").
         unit: String,
+        /// The story sentence this step starts from, quoted in the trace (`None` for a second
+        /// step of the same sentence).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sentence: Option<String>,
     },
     /// A distractor sentence the solver notes and skips.
     Ignore {
@@ -310,7 +316,7 @@ fn max_number(difficulty: u8) -> i64 {
 
 impl Word {
     fn compute(label: &str, a: i64, op: Op, b: i64, unit: &str) -> Step {
-        Step::Compute { label: label.to_string(), a, op, b, unit: unit.to_string() }
+        Step::Compute { label: label.to_string(), a, op, b, unit: unit.to_string(), sentence: None }
     }
 }
 
@@ -362,6 +368,7 @@ impl Task for Word {
                 add_distractor(rng, &mut story, &mut steps);
                 distractors -= 1;
             }
+            let (sentences_before, steps_before) = (story.len(), steps.len());
             let small = rng.random_range(2..=top.min(12));
             let amount = rng.random_range(2..=top);
             // Pick an operation that fits the phase, the numbers and the operations left.
@@ -470,6 +477,11 @@ impl Task for Word {
                     ops_left -= 1;
                 }
             }
+            if story.len() > sentences_before {
+                if let Some(Step::Compute { sentence, .. }) = steps.get_mut(steps_before) {
+                    *sentence = story.last().cloned();
+                }
+            }
         }
         for _ in 0..distractors {
             add_distractor(rng, &mut story, &mut steps);
@@ -509,7 +521,10 @@ impl Task for Word {
         for step in &self.steps {
             match step {
                 Step::Ignore { note } => trace.line(note),
-                Step::Compute { label, a, op, b, unit } => {
+                Step::Compute { label, a, op, b, unit, sentence } => {
+                    if let Some(sentence) = sentence {
+                        trace.line(format!("\"{sentence}\""));
+                    }
                     let result = op.apply(*a, *b);
                     let sym = op.symbol();
                     let right = format!("{label}: {a} {sym} {b} = {result} {unit}.");
@@ -560,6 +575,27 @@ mod tests {
                 assert!(w.value >= 0);
                 let distractors = w.steps.iter().filter(|s| matches!(s, Step::Ignore { .. })).count();
                 assert_eq!(distractors > 0, level >= 4, "{}", p.prompt);
+            }
+        }
+    }
+
+    #[test]
+    fn every_story_sentence_after_the_first_is_quoted_before_its_steps() {
+        for level in 1..=Word::LEVELS {
+            for seed in 0..50 {
+                let p = Family::Word.generate(level, seed).expect("valid level");
+                let crate::Spec::Word(w) = &p.spec else { panic!("not a word problem") };
+                let thinking = p.solve(&mut Rng::seed_from_u64(seed), 0.0).completion();
+                let mut last = 0;
+                for sentence in &w.story[1..] {
+                    let at = thinking[last..].find(&format!("\"{sentence}\"")).map(|i| i + last);
+                    last = at.unwrap_or_else(|| panic!("{sentence:?} not quoted in order in\n{thinking}"));
+                }
+                for step in &w.steps {
+                    if let Step::Compute { b, sentence: Some(sentence), .. } = step {
+                        assert!(sentence.contains(&b.to_string()) || sentence.contains("times"), "{sentence} / {b}");
+                    }
+                }
             }
         }
     }
