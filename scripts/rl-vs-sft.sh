@@ -5,6 +5,10 @@
 #   2. evaluate base, RL and SFT models greedily on the same held-out problems.
 #
 #   scripts/rl-vs-sft.sh BASE_RUN RL_RUN OUT_DIR [FAMILIES] [LEVELS] [N]
+#
+# PRETRAIN_ARGS adds flags to step 1, e.g. the RL run's families and levels as pretraining
+# data and the base run's final learning rate:
+#   PRETRAIN_ARGS="--lr 1.5e-4 --families count,word --levels count:2-3 --levels word:1-2"
 set -euo pipefail
 base="$1"; rl="$2"; out="$3"
 families="${4:-count,letters,word}"; levels="${5:-1,2,3}"; n="${6:-32}"
@@ -22,7 +26,7 @@ print(rl_flops, max(1, round(rl_flops / per_step)))
 PY
 )"
 echo "RL spent ${rl_flops} FLOPs = ${steps} pretraining steps of ${base}"
-"$ponder" pretrain --init "$base" --out "$out" --steps "$steps" --heldout 0
+"$ponder" pretrain --init "$base" --out "$out" --steps "$steps" --heldout 0 ${PRETRAIN_ARGS:-}
 for model in "$base" "$rl" "$out"; do
   echo "== $model"
   "$ponder" eval --model "$model" --families "$families" --levels "$levels" -n "$n" --samples 0 \
