@@ -722,9 +722,8 @@ fn attend_unpadded(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, pads: &[us
         let k = pick(k)?.narrow(2, pad, keys - pad)?;
         let v = pick(v)?.narrow(2, pad, keys - pad)?;
         let mask = pick(mask)?.narrow(2, skip_q, t - skip_q)?.narrow(3, pad, keys - pad)?;
-        let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?; // (g, h, t', keys')
-                                                                                        // Attention weights meet the f16 values as f16, as in llama.cpp's product.
-        let weights = f16_round(&candle_nn::ops::softmax_last_dim(&scores)?)?;
+        let scores = q.contiguous()?.matmul(&k.t()?)?; // (g, h, t', keys')
+        let weights = attention_weights(&scores, &mask, scale)?;
         let mut y = weights.matmul(&v.contiguous()?)?; // (g, h, t', hd)
         if skip_q > 0 {
             y = Tensor::cat(&[Tensor::zeros((members.len(), h, skip_q, hd), y.dtype(), y.device())?, y], 2)?;
@@ -748,6 +747,51 @@ fn attend_unpadded(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, pads: &[us
 fn infinite_mask(mask: &Tensor) -> Result<Tensor> {
     let hidden = Tensor::full(f32::NEG_INFINITY, mask.shape(), mask.device())?;
     Ok(mask.ge(-1e8)?.where_cond(mask, &hidden)?)
+}
+
+/// Attention weights from raw scores in one parallel pass per row: `scores · scale + mask`,
+/// softmax over the keys, then rounded to f16 (llama.cpp's weights meet its f16 values as
+/// f16). The arithmetic and its order are those of candle's `affine`, `broadcast_add`,
+/// `softmax_last_dim` and [`f16_round`] one after another (a test checks it bit for bit, so
+/// the llama.cpp agreement holds), but candle's `affine` runs on one thread, and four
+/// passes over the (g, h, t, keys) scores become one.
+///
+/// `scores`: (g, h, t, keys); `mask`: (g, 1, t, keys). Returns (g, h, t, keys).
+#[allow(unsafe_code)] // candle's own max and sum reductions, for its summation order
+fn attention_weights(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
+    use candle_core::cpu::kernels::VecOps;
+    use half::slice::HalfFloatSliceExt;
+    use rayon::prelude::*;
+    let (g, h, t, keys) = scores.dims4()?;
+    if mask.dims4()? != (g, 1, t, keys) {
+        return Err(Error::Config(format!("attention mask {:?} does not fit scores {:?}", mask.dims(), scores.dims())));
+    }
+    let mut values = scores.flatten_all()?.to_vec1::<f32>()?;
+    let mask = mask.flatten_all()?.to_vec1::<f32>()?; // (g, t, keys)
+    let scale = scale as f32;
+    values.par_chunks_mut(keys).enumerate().for_each(|(row, x)| {
+        let (sequence, query) = (row / (h * t), row % t);
+        let mask = &mask[(sequence * t + query) * keys..][..keys];
+        for (x, m) in x.iter_mut().zip(mask) {
+            *x = *x * scale + m;
+        }
+        let mut max = f32::NEG_INFINITY;
+        // SAFETY: both pointers come from live slices of `keys` elements.
+        unsafe { f32::vec_reduce_max(x.as_ptr(), &mut max, keys) };
+        for x in x.iter_mut() {
+            *x = (*x - max).exp();
+        }
+        let mut sum = 0f32;
+        // SAFETY: as above.
+        unsafe { f32::vec_reduce_sum(x.as_ptr(), &mut sum, keys) };
+        for x in x.iter_mut() {
+            *x /= sum;
+        }
+        let mut halves = vec![half::f16::ZERO; keys];
+        halves.convert_from_f32_slice(x);
+        halves.convert_to_f32_slice(x);
+    });
+    Ok(Tensor::from_vec(values, (g, h, t, keys), scores.device())?)
 }
 
 /// `x` rounded to the nearest f16 value, kept in f32. Done in parallel slices with `half`'s
@@ -796,6 +840,35 @@ mod tests {
 
     /// Llama 3.1 8B's `rope_scaling`, against factors computed with Hugging Face's formula
     /// (`inv_freq / inv_freq_llama`) in Python.
+    #[test]
+    fn fused_attention_weights_match_candles_ops_bit_for_bit() {
+        let device = Device::Cpu;
+        let (g, h, t, keys) = (2, 3, 5, 9);
+        let scores = Tensor::randn(0f32, 3.0, (g, h, t, keys), &device).expect("scores");
+        // Causal with two leading hidden keys for the second sequence, as prompts with padding get.
+        let mask: Vec<f32> = (0..g * t * keys)
+            .map(|i| {
+                let (sequence, query, key) = (i / (t * keys), (i / keys) % t, i % keys);
+                if key > query + keys - t || (sequence == 1 && key < 2) {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (g, 1, t, keys), &device).expect("mask");
+        let scale = 1.0 / 8f64.sqrt();
+        let unfused = (scores.clone() * scale).and_then(|s| s.broadcast_add(&mask)).expect("masked");
+        let unfused = f16_round(&candle_nn::ops::softmax_last_dim(&unfused).expect("softmax")).expect("round");
+        let fused = attention_weights(&scores, &mask, scale).expect("fused");
+        let (a, b) = (
+            unfused.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            fused.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{a:?}\n{b:?}");
+        assert!(attention_weights(&scores, &mask.narrow(3, 0, 4).expect("narrow"), scale).is_err());
+    }
+
     #[test]
     fn llama3_rope_scaling_matches_hugging_face() {
         let value = serde_json::json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
