@@ -861,10 +861,8 @@ mod tests {
         let unfused = (scores.clone() * scale).and_then(|s| s.broadcast_add(&mask)).expect("masked");
         let unfused = f16_round(&candle_nn::ops::softmax_last_dim(&unfused).expect("softmax")).expect("round");
         let fused = attention_weights(&scores, &mask, scale).expect("fused");
-        let (a, b) = (
-            unfused.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            fused.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        );
+        let values = |x: &Tensor| x.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("f32 values");
+        let (a, b) = (values(&unfused), values(&fused));
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{a:?}\n{b:?}");
         assert!(attention_weights(&scores, &mask.narrow(3, 0, 4).expect("narrow"), scale).is_err());
     }
