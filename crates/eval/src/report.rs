@@ -81,7 +81,8 @@ pub struct EvalReport {
 }
 
 impl EvalReport {
-    /// Header and one row of cells per family and level.
+    /// Header and one row of cells per family and level; a greedy-only run (no samples)
+    /// has no sampled pass@1 and pass@k columns.
     pub fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let header = [
             "family",
@@ -108,7 +109,14 @@ impl EvalReport {
                 ]
             })
             .collect();
-        (header.iter().map(|h| h.to_string()).collect(), rows)
+        let mut header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+        let mut rows: Vec<Vec<String>> = rows;
+        if self.config.samples == 0 {
+            for cells in std::iter::once(&mut header).chain(rows.iter_mut()) {
+                cells.drain(4..6);
+            }
+        }
+        (header, rows)
     }
 
     /// A plain-text table of the rows, columns aligned.
@@ -201,4 +209,35 @@ pub fn evaluate(engine: &dyn Engine, config: &EvalConfig) -> Result<EvalReport> 
         rows,
         tokens_per_second: generated as f64 / start.elapsed().as_secs_f64().max(1e-9),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(samples: usize) -> EvalReport {
+        let sampled = (samples > 0).then_some(0.25);
+        let row = EvalRow {
+            family: Family::Count,
+            difficulty: 1,
+            n: 4,
+            pass1_greedy: 0.5,
+            pass1_sampled: sampled,
+            pass_at_k: sampled,
+            k: samples,
+            mean_thinking_tokens: 12.0,
+            unanswered: 0,
+        };
+        let config = EvalConfig { samples, ..EvalConfig::default() };
+        EvalReport { engine: "test".into(), config, rows: vec![row], tokens_per_second: 1.0 }
+    }
+
+    #[test]
+    fn greedy_only_tables_have_no_sampled_columns() {
+        let table = report(0).table();
+        assert!(!table.contains("pass@0") && !table.contains("sampled"), "{table}");
+        assert!(table.contains("greedy pass@1") && table.contains("50.0%"), "{table}");
+        let table = report(8).table();
+        assert!(table.contains("pass@8") && table.contains("25.0%"), "{table}");
+    }
 }

@@ -46,15 +46,17 @@ pub const SELF_CORRECTION_PHRASES: [&str; 7] =
     ["wait", "hmm, no", "no, ", "let me check", "backtrack", "that's wrong", "actually,"];
 
 /// How many self-corrections a thinking text holds: lines that start with one of
-/// [`SELF_CORRECTION_PHRASES`] or contain ", not " (as in "is 57, not 67"). A simple,
-/// documented detector: one count per line at most.
+/// [`SELF_CORRECTION_PHRASES`] or restate a value against a wrong one, `… is X, not Y`
+/// (", not " after an " is "; "a couch: furniture, not an animal" is a plain step). A
+/// simple, documented detector: one count per line at most.
 pub fn self_corrections(thinking: &str) -> usize {
     thinking
         .lines()
         .filter(|line| {
             let line = line.trim().to_lowercase();
             let starts = SELF_CORRECTION_PHRASES.iter().any(|p| line.starts_with(p));
-            starts || line.contains(", not ")
+            let restated = line.find(", not ").is_some_and(|at| line[..at].contains(" is "));
+            starts || restated
         })
         .count()
 }
@@ -159,6 +161,8 @@ mod tests {
         let text = "19 * 13 = 257\nWait, 19 * 13 is 247, not 257.\n19 * 13 = 247\nNo, wrong\nLet me check that: fine\nnothing here";
         assert_eq!(super::self_corrections(text), 3);
         assert_eq!(super::self_corrections("Start: 3 apples.\nNow 5."), 0);
+        assert_eq!(super::self_corrections("a couch: furniture, not an animal, still 2"), 0);
+        assert_eq!(super::self_corrections("so r1c4 is 1, not 2."), 1);
         assert_eq!(super::self_corrections("Hmm, no: it is 4.\nBacktrack to row 2."), 2);
     }
 

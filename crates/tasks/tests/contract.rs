@@ -63,6 +63,9 @@ fn the_solver_answer_verifies_and_clean_traces_have_no_mistakes() {
         assert_eq!(solution.answer, problem.answer, "{}", problem.id);
         assert!(problem.verify(&problem.answer).is_correct(), "{}", problem.id);
         assert_eq!(thinking_text(&completion), solution.thinking.trim());
+        // Regression: count's "a couch: furniture, not an animal" read as a self-correction.
+        let seen = ponder_tasks::extract::self_corrections(&solution.thinking);
+        assert_eq!(seen, 0, "{}: the detector sees {seen} self-correction(s) in\n{}", problem.id, solution.thinking);
     }
 }
 

@@ -6,6 +6,7 @@ pub mod curriculum;
 pub mod data;
 pub mod grpo;
 pub mod heldout;
+pub mod memory;
 pub mod optim;
 pub mod pretrain;
 pub mod rl;
