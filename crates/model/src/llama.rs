@@ -769,7 +769,8 @@ fn attention_weights(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tenso
     let mut values = scores.flatten_all()?.to_vec1::<f32>()?;
     let mask = mask.flatten_all()?.to_vec1::<f32>()?; // (g, t, keys)
     let scale = scale as f32;
-    values.par_chunks_mut(keys).enumerate().for_each(|(row, x)| {
+    let row_buffer = || vec![half::f16::ZERO; keys]; // one per rayon task, not per row
+    values.par_chunks_mut(keys).enumerate().for_each_init(row_buffer, |halves, (row, x)| {
         let (sequence, query) = (row / (h * t), row % t);
         let mask = &mask[(sequence * t + query) * keys..][..keys];
         for (x, m) in x.iter_mut().zip(mask) {
@@ -787,7 +788,6 @@ fn attention_weights(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tenso
         for x in x.iter_mut() {
             *x /= sum;
         }
-        let mut halves = vec![half::f16::ZERO; keys];
         halves.convert_from_f32_slice(x);
         halves.convert_to_f32_slice(x);
     });

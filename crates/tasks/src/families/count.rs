@@ -119,9 +119,8 @@ pub struct Entry {
     pub quantity: u32,
     /// The noun as written ("violins", "piano").
     pub noun: String,
-    /// Whether it belongs to the category asked about.
-    pub counts: bool,
-    /// The label of the noun's own category ("instrument", "furniture").
+    /// The label of the noun's own category ("instrument", "furniture"); the entry counts
+    /// when it is the label asked about.
     pub kind: String,
 }
 
@@ -160,8 +159,13 @@ fn shape(difficulty: u8) -> (std::ops::RangeInclusive<usize>, u32, std::ops::Ran
 }
 
 impl Count {
+    /// Whether an entry belongs to the category asked about.
+    fn counts(&self, entry: &Entry) -> bool {
+        entry.kind == self.label
+    }
+
     fn total(&self) -> u32 {
-        self.entries.iter().filter(|e| e.counts).map(|e| e.quantity).sum()
+        self.entries.iter().filter(|e| self.counts(e)).map(|e| e.quantity).sum()
     }
 }
 
@@ -195,12 +199,7 @@ impl Task for Count {
             .map(|noun| {
                 let quantity = if max_q > 1 && rng.random_bool(0.5) { rng.random_range(2..=max_q) } else { 1 };
                 let word = if quantity == 1 { noun.singular.to_string() } else { noun.plural.clone() };
-                Entry {
-                    quantity,
-                    noun: word,
-                    counts: noun.category == category,
-                    kind: CATEGORIES[noun.category].label.into(),
-                }
+                Entry { quantity, noun: word, kind: CATEGORIES[noun.category].label.into() }
             })
             .collect();
         let opener = ["I have", "In my house there are", "My friend owns", "On the list are"]
@@ -251,7 +250,7 @@ impl Task for Count {
         let mut total = 0u32;
         for entry in &self.entries {
             let phrase = entry.phrase();
-            if entry.counts {
+            if self.counts(entry) {
                 let next = total + entry.quantity;
                 let right = format!("{phrase}: {}, {total} + {} = {next}", self.label, entry.quantity);
                 if trace.slip() {
@@ -314,10 +313,10 @@ mod tests {
     fn the_example_from_the_talk_reads_naturally() {
         let count = Count {
             entries: vec![
-                Entry { quantity: 1, noun: "clarinet".into(), counts: true, kind: "instrument".into() },
-                Entry { quantity: 1, noun: "piano".into(), counts: true, kind: "instrument".into() },
-                Entry { quantity: 1, noun: "dog".into(), counts: false, kind: "animal".into() },
-                Entry { quantity: 2, noun: "violins".into(), counts: true, kind: "instrument".into() },
+                Entry { quantity: 1, noun: "clarinet".into(), kind: "instrument".into() },
+                Entry { quantity: 1, noun: "piano".into(), kind: "instrument".into() },
+                Entry { quantity: 1, noun: "dog".into(), kind: "animal".into() },
+                Entry { quantity: 2, noun: "violins".into(), kind: "instrument".into() },
             ],
             category: "musical instruments".into(),
             label: "instrument".into(),
@@ -353,14 +352,14 @@ mod tests {
     fn the_trace_names_each_entrys_own_category_before_comparing() {
         let p = (0..100)
             .map(|seed| Family::Count.generate(2, seed).expect("valid level"))
-            .find(|p| matches!(&p.spec, crate::Spec::Count(c) if c.entries.iter().any(|e| !e.counts)))
+            .find(|p| matches!(&p.spec, crate::Spec::Count(c) if c.entries.iter().any(|e| !c.counts(e))))
             .expect("level 2 has distractors");
         let crate::Spec::Count(c) = &p.spec else { unreachable!() };
         let thinking = p.solve(&mut Rng::seed_from_u64(0), 0.0).completion();
         for entry in &c.entries {
             let line = thinking.lines().find(|l| l.starts_with(&format!("{}:", entry.phrase()))).expect("one line");
             assert!(line.starts_with(&format!("{}: {}, ", entry.phrase(), entry.kind)), "{line}");
-            assert_eq!(line.contains(", not "), !entry.counts, "{line}");
+            assert_eq!(line.contains(", not "), !c.counts(entry), "{line}");
         }
     }
 
@@ -372,7 +371,7 @@ mod tests {
                 let p = Family::Count.generate(level, seed).expect("valid level");
                 let crate::Spec::Count(c) = &p.spec else { panic!("not a count problem") };
                 assert!(len.contains(&c.entries.len()));
-                let outside = c.entries.iter().filter(|e| !e.counts).count();
+                let outside = c.entries.iter().filter(|e| !c.counts(e)).count();
                 assert!(outside <= *distractors.end());
             }
         }

@@ -555,46 +555,49 @@ mod tests {
     use crate::Family;
     use rand::SeedableRng;
 
+    /// Every level's problems for seeds `0..seeds`, with their word-problem spec.
+    fn problems(seeds: u64) -> impl Iterator<Item = (u8, u64, crate::Problem, Word)> {
+        (1..=Word::LEVELS).flat_map(move |level| {
+            (0..seeds).map(move |seed| {
+                let p = Family::Word.generate(level, seed).expect("valid level");
+                let crate::Spec::Word(w) = p.spec.clone() else { panic!("not a word problem") };
+                (level, seed, p, w)
+            })
+        })
+    }
+
     #[test]
     fn the_steps_reach_the_value_with_the_right_number_of_operations() {
-        for level in 1..=Word::LEVELS {
-            for seed in 0..100 {
-                let p = Family::Word.generate(level, seed).expect("valid level");
-                let crate::Spec::Word(w) = &p.spec else { panic!("not a word problem") };
-                let results: Vec<i64> = w
-                    .steps
-                    .iter()
-                    .filter_map(|s| match s {
-                        Step::Compute { a, op, b, .. } => Some(op.apply(*a, *b)),
-                        Step::Ignore { .. } => None,
-                    })
-                    .collect();
-                assert_eq!(results.len(), usize::from(level), "{}", p.prompt);
-                assert!(results.iter().all(|&r| r > 0), "{}", p.prompt);
-                assert_eq!(results.last(), Some(&w.value), "{}", p.prompt);
-                assert!(w.value >= 0);
-                let distractors = w.steps.iter().filter(|s| matches!(s, Step::Ignore { .. })).count();
-                assert_eq!(distractors > 0, level >= 4, "{}", p.prompt);
-            }
+        for (level, _, p, w) in problems(100) {
+            let results: Vec<i64> = w
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Compute { a, op, b, .. } => Some(op.apply(*a, *b)),
+                    Step::Ignore { .. } => None,
+                })
+                .collect();
+            assert_eq!(results.len(), usize::from(level), "{}", p.prompt);
+            assert!(results.iter().all(|&r| r > 0), "{}", p.prompt);
+            assert_eq!(results.last(), Some(&w.value), "{}", p.prompt);
+            assert!(w.value >= 0);
+            let distractors = w.steps.iter().filter(|s| matches!(s, Step::Ignore { .. })).count();
+            assert_eq!(distractors > 0, level >= 4, "{}", p.prompt);
         }
     }
 
     #[test]
     fn every_story_sentence_after_the_first_is_quoted_before_its_steps() {
-        for level in 1..=Word::LEVELS {
-            for seed in 0..50 {
-                let p = Family::Word.generate(level, seed).expect("valid level");
-                let crate::Spec::Word(w) = &p.spec else { panic!("not a word problem") };
-                let thinking = p.solve(&mut Rng::seed_from_u64(seed), 0.0).completion();
-                let mut last = 0;
-                for sentence in &w.story[1..] {
-                    let at = thinking[last..].find(&format!("\"{sentence}\"")).map(|i| i + last);
-                    last = at.unwrap_or_else(|| panic!("{sentence:?} not quoted in order in\n{thinking}"));
-                }
-                for step in &w.steps {
-                    if let Step::Compute { b, sentence: Some(sentence), .. } = step {
-                        assert!(sentence.contains(&b.to_string()) || sentence.contains("times"), "{sentence} / {b}");
-                    }
+        for (_, seed, p, w) in problems(50) {
+            let thinking = p.solve(&mut Rng::seed_from_u64(seed), 0.0).completion();
+            let mut last = 0;
+            for sentence in &w.story[1..] {
+                let at = thinking[last..].find(&format!("\"{sentence}\"")).map(|i| i + last);
+                last = at.unwrap_or_else(|| panic!("{sentence:?} not quoted in order in\n{thinking}"));
+            }
+            for step in &w.steps {
+                if let Step::Compute { b, sentence: Some(sentence), .. } = step {
+                    assert!(sentence.contains(&b.to_string()), "{sentence} / {b}");
                 }
             }
         }
