@@ -69,7 +69,8 @@ impl KvCache {
 }
 
 /// (b, n_kv, s, hd) → (b, n_kv·group, s, hd): each cached key/value head shared by `group`
-/// query heads (grouped-query attention), for every model in this crate.
+/// query heads (grouped-query attention), for the tiny reasoner (the llama engine stacks
+/// query heads instead, see `llama::attend_unpadded`).
 pub(crate) fn repeat_heads(x: &Tensor, group: usize) -> Result<Tensor> {
     let (b, n, s, hd) = x.dims4()?;
     Ok(x.unsqueeze(2)?.broadcast_as((b, n, group, s, hd))?.reshape((b, n * group, s, hd))?)
