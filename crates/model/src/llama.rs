@@ -639,7 +639,7 @@ impl CausalLm for Llama {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        self.logits(&in_pool(|| self.hidden(tokens, positions, mask, cache))?) // (b, t, vocab)
+        in_pool(|| self.logits(&self.hidden(tokens, positions, mask, cache)?)) // (b, t, vocab)
     }
 
     fn forward_last(
@@ -649,8 +649,11 @@ impl CausalLm for Llama {
         mask: &Tensor,
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let x = in_pool(|| self.hidden(tokens, positions, mask, cache))?; // (b, t, d)
-        self.logits(&x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?) // (b, vocab)
+        in_pool(|| {
+            let x = self.hidden(tokens, positions, mask, cache)?; // (b, t, d)
+            let last = x.narrow(1, x.dim(1)? - 1, 1)?.squeeze(1)?.contiguous()?; // (b, d)
+            self.logits(&last) // (b, vocab)
+        })
     }
 
     fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache> {
