@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use ponder_eval::{sweep, write_chart, SweepConfig};
+use ponder_eval::{sweep, write_chart, SweepConfig, SweepReport};
 use ponder_tasks::Family;
 
 use crate::model_path::{families, is_pretrained, load_engine};
@@ -43,10 +43,24 @@ pub struct SweepArgs {
     /// folder's sweep/, or runs/sweep-NAME for a model file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Sample nothing: print the tables and redraw the charts of the sweep.json in this
+    /// folder (e.g. after a change to the charts).
+    #[arg(long, conflicts_with = "out")]
+    replot: Option<PathBuf>,
 }
 
 /// Runs `ponder sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.replot {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let report: SweepReport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a sweep report written by `ponder sweep`", path.display()))?;
+        print!("{}", report.table());
+        write_chart(&report.chart(), &dir.join("test_compute"))?;
+        println!("redrew {}/test_compute.svg and .png", dir.display());
+        return Ok(());
+    }
     let (engine, thinks): (Box<dyn ponder_think::Engine>, bool) = if is_pretrained(&args.model) {
         let model = ponder_model::Pretrained::load(&args.model)?;
         let thinks = model.thinks();

@@ -128,6 +128,15 @@ fn the_demo_runs_every_stage_and_writes_its_report() {
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
     assert!(html.contains("Accuracy vs RL training compute") && html.contains("Accuracy vs test-time compute"));
     assert!(html.matches("<svg").count() >= 3);
+
+    // The sweep's charts redraw from its sweep.json alone; a folder without one is refused.
+    std::fs::remove_file(dir.join("test_compute.svg")).expect("remove the chart");
+    let out = ponder(&["sweep", "--replot", dir.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(dir.join("test_compute.svg")).expect("redrawn chart");
+    assert!(svg.contains("best fixed strategy (same half)"));
+    let out = ponder(&["sweep", "--replot", dir.join("rl").to_str().expect("utf-8 path")]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("sweep.json"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

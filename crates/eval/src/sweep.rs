@@ -369,9 +369,18 @@ impl SweepReport {
                 series.push(Series { name: method.label().into(), points, dashed: method == Method::PassAtK });
             }
         }
+        // Auto is scored on half the problems, so its line is drawn beside the best fixed
+        // strategy scored on that same half: the full-set lines above are not its comparison.
         let auto: Vec<(f64, f64)> = self.auto.iter().map(|a| (a.auto.1, 100.0 * a.auto.0)).collect();
+        let best_fixed: Vec<(f64, f64)> = self
+            .auto
+            .iter()
+            .filter_map(|a| a.fixed.iter().max_by(|x, y| x.1.total_cmp(&y.1)))
+            .map(|(_, accuracy, flops)| (*flops, 100.0 * accuracy))
+            .collect();
         if !auto.is_empty() {
             series.push(Series { name: "auto (held-out half)".into(), points: auto, dashed: false });
+            series.push(Series { name: "best fixed strategy (same half)".into(), points: best_fixed, dashed: true });
         }
         Chart {
             title: "Accuracy vs test-time compute".into(),

@@ -92,5 +92,14 @@ fn the_sweep_measures_both_kinds_of_scaling() {
     assert!(report.compute_optimal.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].3 <= w[1].3));
     assert_eq!(report.auto.len(), 4);
     assert!(report.table().contains("Strategy::Auto"));
-    assert_eq!(report.chart().series.len(), 5);
+    // Auto's line has its own comparison: the best fixed strategy on the same half of the
+    // problems (the full-set lines are not scored on those problems).
+    let chart = report.chart();
+    assert_eq!(chart.series.len(), 6);
+    let best_fixed = chart.series.iter().find(|s| s.name == "best fixed strategy (same half)").expect("series");
+    for (a, &(flops, accuracy)) in report.auto.iter().zip(&best_fixed.points) {
+        let best = a.fixed.iter().map(|f| f.1).fold(f64::MIN, f64::max);
+        assert!((accuracy - 100.0 * best).abs() < 1e-9);
+        assert!(a.fixed.iter().any(|f| f.2 == flops));
+    }
 }
