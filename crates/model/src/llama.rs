@@ -849,8 +849,62 @@ fn rope_tables(c: &LlamaConfig, factors: Option<&[f32]>) -> Result<(Tensor, Tens
 mod tests {
     use super::*;
 
-    /// Llama 3.1 8B's `rope_scaling`, against factors computed with Hugging Face's formula
-    /// (`inv_freq / inv_freq_llama`) in Python.
+    /// Grouped-query attention over a strided cache view, with left padding, against plain
+    /// loops where query head `h` reads key/value head `h / group` (llama's convention).
+    #[test]
+    fn grouped_query_attention_matches_plain_loops_with_shared_heads() {
+        let device = Device::Cpu;
+        let (b, h, n_kv, t, keys, hd, capacity) = (2, 6, 2, 3, 7, 8, 10);
+        let group = h / n_kv;
+        let q = Tensor::randn(0f32, 1.0, (b, h, t, hd), &device).expect("q");
+        // Keys and values are views of a larger cache, as `KvCache::append` returns them.
+        let cache = |seed: f32| {
+            (Tensor::randn(0f32, 1.0, (b, n_kv, capacity, hd), &device).expect("cache") + seed as f64)
+                .and_then(|c| c.narrow(2, 0, keys))
+                .expect("view")
+        };
+        let (k, v) = (cache(0.0), cache(0.5));
+        let pads = [0usize, 2];
+        let cached = keys - t;
+        let hidden = |i: usize, r: usize, j: usize| j < pads[i] || j > cached + r;
+        let mask: Vec<f32> = (0..b * t * keys)
+            .map(|x| if hidden(x / (t * keys), (x / keys) % t, x % keys) { -1e9 } else { 0.0 })
+            .collect();
+        let mask = infinite_mask(&Tensor::from_vec(mask, (b, 1, t, keys), &device).expect("mask")).expect("mask");
+        let scale = 1.0 / (hd as f64).sqrt();
+        let got = attend_unpadded(&q, &k, &v, &mask, &pads, scale).expect("attention");
+        assert_eq!(got.dims(), &[b, h, t, hd]);
+
+        let flat = |x: &Tensor| x.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("values");
+        let (q, k, v, got) = (flat(&q), flat(&k), flat(&v), flat(&got));
+        let mut worst = 0f32;
+        for i in 0..b {
+            for head in 0..h {
+                let kv = head / group;
+                for r in 0..t {
+                    let query = &q[((i * h + head) * t + r) * hd..][..hd];
+                    let row = |x: &[f32], j: usize| x[((i * n_kv + kv) * keys + j) * hd..][..hd].to_vec();
+                    let scores: Vec<f32> = (0..keys)
+                        .map(|j| match hidden(i, r, j) {
+                            true => f32::NEG_INFINITY,
+                            false => query.iter().zip(row(&k, j)).map(|(a, b)| a * b).sum::<f32>() * scale as f32,
+                        })
+                        .collect();
+                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let total: f32 = scores.iter().map(|s| (s - max).exp()).sum();
+                    for d in 0..hd {
+                        let want: f32 = (0..keys).map(|j| (scores[j] - max).exp() / total * row(&v, j)[d]).sum();
+                        let have = got[((i * h + head) * t + r) * hd + d];
+                        worst = worst.max((want - have).abs());
+                    }
+                }
+            }
+        }
+        // The weights are rounded to f16 (as llama.cpp's are): agreement to that precision.
+        assert!(worst < 2e-3, "grouped attention differs from the plain loops by {worst}");
+    }
+
+    /// The fused scale, mask, softmax and f16 rounding against candle's separate ops.
     #[test]
     fn fused_attention_weights_match_candles_ops_bit_for_bit() {
         let device = Device::Cpu;
@@ -878,6 +932,8 @@ mod tests {
         assert!(attention_weights(&scores, &mask.narrow(3, 0, 4).expect("narrow"), scale).is_err());
     }
 
+    /// Llama 3.1 8B's `rope_scaling`, against factors computed with Hugging Face's formula
+    /// (`inv_freq / inv_freq_llama`) in Python.
     #[test]
     fn llama3_rope_scaling_matches_hugging_face() {
         let value = serde_json::json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
