@@ -82,6 +82,10 @@ pub struct RlArgs {
     /// Held-out problems per (family, level) at each curve point.
     #[arg(long, default_value_t = 32)]
     eval_n: usize,
+    /// Levels evaluated on the curve, e.g. `count:1-3` to watch the easy levels too
+    /// (repeatable; default: the training levels).
+    #[arg(long = "eval-levels")]
+    eval_levels: Vec<String>,
     /// Seed of problems and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -131,6 +135,10 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
         config.kl_beta = args.kl;
         config.updates_per_batch = args.updates.max(1);
         config.eval_per_level = args.eval_n;
+        for spec in &args.eval_levels {
+            let (family, levels) = parse_levels(spec)?;
+            config.eval_pairs.extend(levels.into_iter().map(|l| (family, l)));
+        }
         config.advantage = match args.advantage {
             Advantage::GroupStd => AdvantageNorm::GroupStd,
             Advantage::MeanOnly => AdvantageNorm::MeanOnly,
