@@ -93,17 +93,20 @@ pub struct RlArgs {
 
 /// Parses `family:1-3` or `family:2,4`.
 pub(crate) fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
-    let (family, levels) = spec
-        .split_once(':')
-        .with_context(|| format!("--levels {spec:?}: expected FAMILY:LEVELS, e.g. countdown:1-3"))?;
+    let (family, levels) =
+        spec.split_once(':').with_context(|| format!("{spec:?}: expected FAMILY:LEVELS, e.g. countdown:1-3"))?;
     let family: Family = family.parse()?;
+    let number = |l: &str| l.trim().parse::<u8>().with_context(|| format!("{spec:?}: {l:?} is not a level number"));
     let levels: Vec<u8> = if let Some((a, b)) = levels.split_once('-') {
-        (a.trim().parse::<u8>()?..=b.trim().parse::<u8>()?).collect()
+        (number(a)?..=number(b)?).collect()
     } else {
-        levels.split(',').map(|l| l.trim().parse::<u8>()).collect::<Result<_, _>>()?
+        levels.split(',').map(number).collect::<anyhow::Result<_>>()?
     };
+    if levels.is_empty() {
+        bail!("{spec:?}: the range is empty (write the lower level first, e.g. countdown:1-3)");
+    }
     if let Some(bad) = levels.iter().find(|&&l| l == 0 || l > family.levels()) {
-        bail!("--levels {spec:?}: {family} has levels 1-{}, not {bad}", family.levels());
+        bail!("{spec:?}: {family} has levels 1-{}, not {bad}", family.levels());
     }
     Ok((family, levels))
 }
@@ -222,5 +225,7 @@ mod tests {
         assert!(parse_levels("word").is_err());
         assert!(parse_levels("sudoku:1-9").expect_err("too high").to_string().contains("levels 1-5"));
         assert!(parse_levels("nonsense:1").is_err());
+        assert!(parse_levels("word:2-x").expect_err("not a number").to_string().contains("\"x\" is not a level"));
+        assert!(parse_levels("word:3-1").expect_err("empty").to_string().contains("range is empty"));
     }
 }
