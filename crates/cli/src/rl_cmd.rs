@@ -67,6 +67,10 @@ pub struct RlArgs {
     /// Completion length cap (tokens).
     #[arg(long, default_value_t = 512)]
     max_new_tokens: usize,
+    /// Sampling temperature of the completions. Above 1 widens a near-deterministic
+    /// policy's exploration; log-probs (and so the policy gradient) stay those of the policy.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
     /// KL penalty coefficient toward the starting model (0: off).
     #[arg(long, default_value_t = 0.0)]
     kl: f64,
@@ -135,6 +139,10 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
         config.group = args.group;
         config.batch = args.batch;
         config.max_new_tokens = args.max_new_tokens;
+        if !(args.temperature > 0.0 && args.temperature.is_finite()) {
+            bail!("--temperature {}: RL samples, so it must be a positive number", args.temperature);
+        }
+        config.temperature = args.temperature;
         config.kl_beta = args.kl;
         config.updates_per_batch = args.updates.max(1);
         config.eval_per_level = args.eval_n;

@@ -737,7 +737,7 @@ fn attend_unpadded(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, pads: &[us
         let weights = attention_weights(&scores, &mask, scale)?.reshape((g, n_kv, group * rows, keys - pad))?;
         let mut y = weights.matmul(&v)?.reshape((g, h, rows, hd))?; // (g, h, t', hd)
         if skip_q > 0 {
-            y = Tensor::cat(&[Tensor::zeros((members.len(), h, skip_q, hd), y.dtype(), y.device())?, y], 2)?;
+            y = Tensor::cat(&[Tensor::zeros((g, h, skip_q, hd), y.dtype(), y.device())?, y], 2)?;
         }
         if members.len() == b {
             return Ok(y);
