@@ -84,38 +84,30 @@ impl EvalReport {
     /// Header and one row of cells per family and level; a greedy-only run (no samples)
     /// has no sampled pass@1 and pass@k columns.
     pub fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = [
-            "family",
-            "level",
-            "n",
-            "greedy pass@1",
-            "sampled pass@1",
-            &format!("pass@{}", self.config.samples),
-            "thinking tokens",
-        ];
+        let sampled = self.config.samples > 0;
+        let mut header: Vec<String> = ["family", "level", "n", "greedy pass@1"].map(String::from).into();
+        if sampled {
+            header.extend(["sampled pass@1".to_string(), format!("pass@{}", self.config.samples)]);
+        }
+        header.push("thinking tokens".into());
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
         let rows = self
             .rows
             .iter()
             .map(|r| {
-                vec![
+                let mut cells = vec![
                     r.family.name().to_string(),
                     r.difficulty.to_string(),
                     r.n.to_string(),
                     pct(Some(r.pass1_greedy)),
-                    pct(r.pass1_sampled),
-                    pct(r.pass_at_k),
-                    format!("{:.0}", r.mean_thinking_tokens),
-                ]
+                ];
+                if sampled {
+                    cells.extend([pct(r.pass1_sampled), pct(r.pass_at_k)]);
+                }
+                cells.push(format!("{:.0}", r.mean_thinking_tokens));
+                cells
             })
             .collect();
-        let mut header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-        let mut rows: Vec<Vec<String>> = rows;
-        if self.config.samples == 0 {
-            for cells in std::iter::once(&mut header).chain(rows.iter_mut()) {
-                cells.drain(4..6);
-            }
-        }
         (header, rows)
     }
 

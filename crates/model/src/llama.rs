@@ -877,23 +877,31 @@ mod tests {
 
         let flat = |x: &Tensor| x.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("values");
         let (q, k, v, got) = (flat(&q), flat(&k), flat(&v), flat(&got));
+        // Key or value `j` of sequence `i`, head `kv`, in the (b, n_kv, keys, hd) layout.
+        fn row(x: &[f32], (i, kv, j): (usize, usize, usize), (n_kv, keys, hd): (usize, usize, usize)) -> &[f32] {
+            &x[((i * n_kv + kv) * keys + j) * hd..][..hd]
+        }
         let mut worst = 0f32;
         for i in 0..b {
             for head in 0..h {
                 let kv = head / group;
                 for r in 0..t {
                     let query = &q[((i * h + head) * t + r) * hd..][..hd];
-                    let row = |x: &[f32], j: usize| x[((i * n_kv + kv) * keys + j) * hd..][..hd].to_vec();
+                    let shape = (n_kv, keys, hd);
                     let scores: Vec<f32> = (0..keys)
                         .map(|j| match hidden(i, r, j) {
                             true => f32::NEG_INFINITY,
-                            false => query.iter().zip(row(&k, j)).map(|(a, b)| a * b).sum::<f32>() * scale as f32,
+                            false => {
+                                let key = row(&k, (i, kv, j), shape);
+                                query.iter().zip(key).map(|(a, b)| a * b).sum::<f32>() * scale as f32
+                            }
                         })
                         .collect();
                     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     let total: f32 = scores.iter().map(|s| (s - max).exp()).sum();
                     for d in 0..hd {
-                        let want: f32 = (0..keys).map(|j| (scores[j] - max).exp() / total * row(&v, j)[d]).sum();
+                        let want: f32 =
+                            (0..keys).map(|j| (scores[j] - max).exp() / total * row(&v, (i, kv, j), shape)[d]).sum();
                         let have = got[((i * h + head) * t + r) * hd + d];
                         worst = worst.max((want - have).abs());
                     }
