@@ -57,6 +57,10 @@ pub struct PretrainArgs {
     /// Probability that a trace step contains a corrected mistake.
     #[arg(long)]
     mistake_rate: Option<f64>,
+    /// Share of documents that are arithmetic drills (one-step facts such as `17 + 7 = 24`)
+    /// instead of problems, e.g. 0.15 (default 0).
+    #[arg(long, value_parser = parse_share)]
+    drill_share: Option<f64>,
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
     lr: Option<f64>,
@@ -74,6 +78,14 @@ pub struct PretrainArgs {
     /// Held-out problems per family evaluated during training (0: none).
     #[arg(long, default_value_t = 8)]
     heldout: usize,
+}
+
+/// A share of documents in [0, 1).
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{text:?}: expected a share in [0, 1), e.g. 0.15")),
+    }
 }
 
 /// A learning-rate ratio in (0, 1].
@@ -131,6 +143,9 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         }
         if let Some(r) = args.mistake_rate {
             config.mixture.mistake_rate = r;
+        }
+        if let Some(share) = args.drill_share {
+            config.mixture.drill_share = share;
         }
         config.eval_per_level = args.heldout;
         if let Some(init) = &args.init {

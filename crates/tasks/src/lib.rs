@@ -15,6 +15,7 @@
 
 pub mod arithmetic;
 pub mod bench;
+pub mod drill;
 mod english;
 pub mod extract;
 pub mod families;

@@ -4,11 +4,14 @@
 
 use candle_core::{Device, Tensor};
 use ponder_model::{causal_mask, special, ByteTokenizer};
-use ponder_tasks::{seed_for, Family, Rng, Split};
+use ponder_tasks::{drill, seed_for, Family, Rng, Split};
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
+
+/// Facts in one drill document: about 400 bytes, the length of an easy problem's trace.
+const DRILL_LINES: usize = 32;
 
 /// Which problems the mixture draws from, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +21,11 @@ pub struct MixtureConfig {
     /// Probability that a trace step contains a mistake that is then corrected. Above zero
     /// so the model sees (and learns to make) self-corrections.
     pub mistake_rate: f64,
+    /// Share of documents that are arithmetic drills ([`ponder_tasks::drill`]) instead of
+    /// problems: the one-step facts worked arithmetic stands on. 0 (the default, and what
+    /// runs written before this field read as) draws only problems.
+    #[serde(default)]
+    pub drill_share: f64,
 }
 
 impl Default for MixtureConfig {
@@ -34,6 +42,7 @@ impl Default for MixtureConfig {
                 (Family::Sudoku, vec![1, 2]),
             ],
             mistake_rate: 0.15,
+            drill_share: 0.0,
         }
     }
 }
@@ -51,13 +60,19 @@ impl MixtureConfig {
     }
 
     /// Document `index` of the stream seeded by `seed`: a training-split problem with its
-    /// solver trace, as tokens and per-token "in the completion" flags.
+    /// solver trace (or, with probability `drill_share`, an arithmetic drill), as tokens
+    /// and per-token "in the completion" flags.
     pub fn document(&self, seed: u64, index: &[u64]) -> Result<(Vec<u32>, Vec<bool>)> {
         let pairs = self.pairs();
         if pairs.is_empty() {
             return Err(Error::Config("the data mixture has no (family, level) sources".into()));
         }
         let mut rng = Rng::seed_from_u64(seed_for(seed, index));
+        // Drawn only when drills are on, so older runs keep their exact data stream.
+        if self.drill_share > 0.0 && rng.random_bool(self.drill_share.min(1.0)) {
+            let facts = drill::drill(&mut rng, DRILL_LINES);
+            return Ok(ByteTokenizer.encode_document(drill::DRILL_PROMPT, &facts));
+        }
         let (family, level) = pairs[rng.random_range(0..pairs.len())];
         // About 1 in 8 prompts is held out; skip those (the test split is never trained on).
         let problem = loop {
@@ -166,5 +181,24 @@ mod tests {
         assert!(!text.contains("How many"), "{text}");
         assert!(learned.contains(&special::EOS));
         assert!(!learned.contains(&special::BOS));
+    }
+
+    #[test]
+    fn drills_join_the_mixture_only_when_asked_for() {
+        let text = |mixture: &MixtureConfig| {
+            let batch = packed_batch(mixture, 4, 0, 2, 768, &Device::Cpu).expect("batch");
+            let rows = batch.inputs.to_vec2::<u32>().expect("ids");
+            rows.iter().map(|r| ByteTokenizer.decode(r)).collect::<String>()
+        };
+        let plain = MixtureConfig::default();
+        assert!(!text(&plain).contains(drill::DRILL_PROMPT));
+        let drills = MixtureConfig { drill_share: 0.5, ..plain };
+        let with = text(&drills);
+        assert!(with.contains(drill::DRILL_PROMPT), "{with}");
+        assert!(with.contains(" = "), "{with}");
+        // A run config written before the field existed still reads, with no drills.
+        let old = r#"{"sources":[["word",[1]]],"mistake_rate":0.15}"#;
+        let read: MixtureConfig = serde_json::from_str(old).expect("old mixture config");
+        assert_eq!(read.drill_share, 0.0);
     }
 }

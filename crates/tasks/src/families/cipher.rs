@@ -225,43 +225,6 @@ fn clip(text: &str) -> String {
     out
 }
 
-/// One step of letter arithmetic as written in a trace: `11-3` = 8.
-struct Step {
-    expr: String,
-    value: i32,
-}
-
-/// The Caesar decoding steps for cipher value `v` with the solver's move `delta` (plain =
-/// cipher + delta, |delta| ≤ 13): the move, then a wrap by 26 when it leaves 1..=26.
-fn caesar_steps(v: i32, delta: i32) -> Vec<Step> {
-    let raw = v + delta;
-    let mut steps =
-        vec![Step { expr: if delta >= 0 { format!("{v}+{delta}") } else { format!("{v}-{}", -delta) }, value: raw }];
-    if raw > 26 {
-        steps.push(Step { expr: format!("{raw}-26"), value: raw - 26 });
-    } else if raw < 1 {
-        steps.push(Step { expr: format!("{raw}+26"), value: raw + 26 });
-    }
-    steps
-}
-
-/// A Caesar decoding line: `k=11, 11-3=8 -> h` or `c=3, 3-5=-2, +26=24 -> x`, with the
-/// last step's value and the letter possibly overridden (for slips).
-fn caesar_line(c: u8, v: i32, steps: &[Step], last: i32, letter: char) -> String {
-    let mut line = format!("{}={v}", char::from(c));
-    for (i, s) in steps.iter().enumerate() {
-        let value = if i + 1 == steps.len() { last } else { s.value };
-        if i == 0 {
-            line.push_str(&format!(", {}={value}", s.expr));
-        } else {
-            let op = if s.value > steps[0].value { "+26" } else { "-26" };
-            line.push_str(&format!(", {op}={value}"));
-        }
-    }
-    line.push_str(&format!(" -> {letter}"));
-    line
-}
-
 /// A value next to `v` (one up or down) that stays in 1..=26.
 fn neighbour(rng: &mut Rng, v: i32) -> i32 {
     if v <= 1 || (v < 26 && rng.random_bool(0.5)) {
@@ -271,122 +234,77 @@ fn neighbour(rng: &mut Rng, v: i32) -> i32 {
     }
 }
 
-/// How the solver describes the move from cipher to plain: `back 3` or `forward 5`.
-fn describe_move(delta: i32) -> String {
-    if delta >= 0 {
-        format!("forward {delta}")
-    } else {
-        format!("back {}", -delta)
-    }
-}
-
 impl Cipher {
-    /// The shared first step: compare the word lengths of the example's two sides, then
-    /// say what that means.
+    /// The first step of the substitution and pair-average solvers: compare the word
+    /// lengths of the example's two sides, then say what that means.
     fn measure(&self, trace: &mut Trace<'_>, conclusion: &str) {
         let (c, p) = (lengths(&self.example_cipher), lengths(&self.example_plain));
         trace.line(format!("Word lengths: {c} -> {p}. {conclusion}"));
     }
 
-    /// Decodes the message letter by letter with a Caesar move, writing one line each.
-    fn decode_caesar(&self, trace: &mut Trace<'_>, delta: i32) -> String {
-        trace.line(format!("Decode, each letter {}:", describe_move(delta)));
-        let mut words = Vec::new();
-        for word in self.message_cipher.split_whitespace() {
-            trace.line(format!("{word}:"));
-            let mut plain = String::new();
-            for c in word.bytes() {
-                let v = val(c);
-                let steps = caesar_steps(v, delta);
-                let res = steps.last().map_or(v, |s| s.value);
-                let right = caesar_line(c, v, &steps, res, chr(res));
-                if trace.slip() {
-                    match trace.rng().random_range(0..3) {
-                        0 => {
-                            let wv = neighbour(trace.rng(), v);
-                            let ws = caesar_steps(wv, delta);
-                            let wres = ws.last().map_or(wv, |s| s.value);
-                            trace.mistake(
-                                caesar_line(c, wv, &ws, wres, chr(wres)),
-                                format!("{} is {v}, not {wv}.", char::from(c)),
-                                right,
-                            );
-                        }
-                        1 => {
-                            let wres = neighbour(trace.rng(), res);
-                            let expr = steps.last().map_or(String::new(), |s| s.expr.clone());
-                            trace.mistake(
-                                caesar_line(c, v, &steps, wres, chr(wres)),
-                                format!("{expr} is {res}, not {wres}."),
-                                right,
-                            );
-                        }
-                        _ => {
-                            let wl = chr(neighbour(trace.rng(), res));
-                            trace.mistake(
-                                caesar_line(c, v, &steps, res, wl),
-                                format!("{res} is {}, not {wl}.", chr(res)),
-                                right,
-                            );
-                        }
-                    }
-                } else {
-                    trace.line(right);
-                }
-                plain.push(chr(res));
-            }
-            trace.line(format!("-> {plain}"));
-            words.push(plain);
-        }
-        words.join(" ")
+    /// The Caesar table from one known pair: cipher `c0` stands for plain `p0`, and both
+    /// alphabets walk on together, wrapping from z to a. 26 (cipher, plain) pairs.
+    fn caesar_table(c0: u8, p0: u8) -> Vec<(u8, u8)> {
+        let next = |b: u8| if b == b'z' { b'a' } else { b + 1 };
+        std::iter::successors(Some((c0, p0)), |&(c, p)| Some((next(c), next(p)))).take(26).collect()
     }
 
+    /// `tqvm: t>l q>i v>n m>e -> line`: one word decoded through the table.
+    fn table_line(word: &str, plain: &[u8]) -> String {
+        let parts: Vec<String> =
+            word.bytes().zip(plain).map(|(c, &p)| format!("{}>{}", char::from(c), char::from(p))).collect();
+        format!("{word}: {} -> {}", parts.join(" "), String::from_utf8_lossy(plain))
+    }
+
+    /// A Caesar cipher moves every letter alike, so one example letter fixes the whole
+    /// table: the solver writes it out by walking both alphabets on from the first pair
+    /// (a successor step, no arithmetic), checks it on the example, then decodes every
+    /// word by looking letters up in it. Arithmetic on letter positions (`19-21=-2, +26`)
+    /// was where a small model slipped most; reading a table it wrote itself is a copy.
     fn solve_caesar(&self, trace: &mut Trace<'_>) -> String {
-        self.measure(trace, "The same, so one cipher letter per letter.");
         let pairs = letter_pairs(&self.example_cipher, &self.example_plain);
-        // Sometimes try the reversed alphabet first, and reject it.
-        let reverse_fails = pairs.iter().position(|&(c, p)| val(p) != 27 - val(c));
-        if let Some(fail) = reverse_fails.filter(|_| trace.rng().random_bool(0.5)) {
-            trace.line("Try the reversed alphabet (a<->z, b<->y):");
-            for &(c, p) in &pairs[..=fail] {
-                let r = 27 - val(c);
-                let what = if val(p) == r {
-                    "matches".to_string()
-                } else {
-                    format!("but the example has {}. No.", char::from(p))
-                };
-                trace.line(format!("{}={} -> 27-{}={r} = {}, {what}", char::from(c), val(c), val(c), chr(r)));
-            }
-        }
         let Some(&(c0, p0)) = pairs.first() else {
             return self.message_plain.clone();
         };
-        let d = (val(p0) - val(c0)).rem_euclid(26);
-        let delta = if d <= 13 { d } else { d - 26 };
-        let raw = val(p0) - val(c0);
-        let how = if raw == delta {
-            format!("{}-{}={raw}", val(p0), val(c0))
-        } else if raw > delta {
-            format!("{}-{}={raw}, -26={delta}", val(p0), val(c0))
-        } else {
-            format!("{}-{}={raw}, +26={delta}", val(p0), val(c0))
-        };
-        trace.line(format!(
-            "Try a shift: {}={} -> {}={}: {how}, so {}.",
-            char::from(c0),
-            val(c0),
-            char::from(p0),
-            val(p0),
-            describe_move(delta)
-        ));
-        for &(c, p) in pairs.iter().skip(1).take(2) {
-            let steps = caesar_steps(val(c), delta);
-            let res = steps.last().map_or(0, |s| s.value);
-            let ok = if res == val(p) { "matches" } else { "does not match" };
-            trace.line(format!("Check {}, {ok}.", caesar_line(c, val(c), &steps, res, chr(res))));
+        trace.line(format!("The first letters: {} stands for {}.", char::from(c0), char::from(p0)));
+        trace.line("If it is a shift, every letter moves alike. Walk both alphabets on from there:");
+        let table = Self::caesar_table(c0, p0);
+        let cells: Vec<String> = table.iter().map(|&(c, p)| format!("{}>{}", char::from(c), char::from(p))).collect();
+        trace.line(cells.join(" "));
+        let lookup = |c: u8| table.iter().find(|&&(x, _)| x == c).map_or(b'?', |&(_, p)| p);
+        let first = |text: &str| text.split_whitespace().next().unwrap_or("").to_string();
+        let (example_word, example_plain) = (first(&self.example_cipher), first(&self.example_plain));
+        let decoded: Vec<u8> = example_word.bytes().map(lookup).collect();
+        let ok = if decoded == example_plain.as_bytes() { "matches" } else { "does not match" };
+        trace.line(format!("Check {}, {ok}.", Self::table_line(&example_word, &decoded)));
+        trace.line("So it is a shift. Decode with the table:");
+        let mut words = Vec::new();
+        for word in self.message_cipher.split_whitespace() {
+            let plain: Vec<u8> = word.bytes().map(lookup).collect();
+            let right = Self::table_line(word, &plain);
+            if trace.slip() {
+                // Read the table one cell off for one letter, then notice.
+                let i = trace.rng().random_range(0..plain.len());
+                let c = word.as_bytes()[i];
+                let row = table.iter().position(|&(x, _)| x == c).unwrap_or(0);
+                let off = if trace.rng().random_bool(0.5) { 1 } else { 25 };
+                let wrong_letter = table[(row + off) % 26].1;
+                let mut wrong = plain.clone();
+                wrong[i] = wrong_letter;
+                let fix = format!(
+                    "the table has {}>{}, not {}>{}.",
+                    char::from(c),
+                    char::from(plain[i]),
+                    char::from(c),
+                    char::from(wrong_letter)
+                );
+                trace.mistake(Self::table_line(word, &wrong), fix, right);
+            } else {
+                trace.line(right);
+            }
+            words.push(String::from_utf8_lossy(&plain).into_owned());
         }
-        trace.line("So it is a shift.");
-        let plain = self.decode_caesar(trace, delta);
+        let plain = words.join(" ");
         trace.line(format!("So the message is: {plain}"));
         plain
     }

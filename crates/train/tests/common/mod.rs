@@ -16,7 +16,7 @@ pub fn quick_config(steps: u64) -> PretrainConfig {
     config.minutes = None;
     config.warmup_steps = 5;
     config.optimizer.lr = 3e-3;
-    config.mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0 };
+    config.mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 };
     config.log_every = 5;
     config.eval_every = 1000;
     config.eval_per_level = 2;

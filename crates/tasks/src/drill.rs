@@ -1,0 +1,86 @@
+//! Arithmetic drills: lists of the one-step facts that worked arithmetic stands on.
+//!
+//! Worked arithmetic ([`crate::arithmetic`]) breaks `19 * 13` into steps, but it stops at
+//! facts such as `17 + 7 = 24`, `29 + 8 = 37`, `30 + 27 = 57` or `7 * 8 = 56`. Inside
+//! solver traces a small model meets each of them rarely, and that is where it slips: the
+//! 4-layer tiny reasoner wrote `12 + 5 = 16` and `8 + 8 = 14` in word problems it had
+//! read correctly. A drill document is a list of such facts, one per line, so that a
+//! pretraining mixture can show them as often as they are needed: the "reasoning data
+//! first" recipe of a small model, applied to its weakest step.
+
+use rand::Rng as _;
+
+use crate::Rng;
+
+/// The prompt of every drill document; the facts are its completion.
+pub const DRILL_PROMPT: &str = "Arithmetic facts, one per line.";
+
+/// `lines` random facts, one per line (`a + b = c`, `a - b = c`, `a * b = c`), drawn
+/// from the kinds worked arithmetic leaves as single steps:
+///
+/// * a one-digit number added to a number up to 99, in either order (`17 + 7`, `6 + 18`),
+///   half of them with both at most 20 (the numbers of easy word problems);
+/// * a one-digit number taken from a number up to 99 (`23 - 8`);
+/// * a tens number plus a two-digit one (`30 + 27`), the sums of place-value parts;
+/// * the one-digit times table (`7 * 8`).
+pub fn drill(rng: &mut Rng, lines: usize) -> String {
+    let mut out = String::new();
+    for _ in 0..lines {
+        let line = match rng.random_range(0..20) {
+            0..=7 => {
+                let small = rng.random_range(1..=9);
+                let other = if rng.random_bool(0.5) { rng.random_range(0..=20) } else { rng.random_range(0..=99) };
+                let (a, b) = if rng.random_bool(0.5) { (other, small) } else { (small, other) };
+                format!("{a} + {b} = {}", a + b)
+            }
+            8..=10 => {
+                let b = rng.random_range(1..=9);
+                let a = rng.random_range(b..=99);
+                format!("{a} - {b} = {}", a - b)
+            }
+            11..=13 => {
+                let tens = 10 * rng.random_range(1..=9);
+                let b = rng.random_range(10..=99);
+                format!("{tens} + {b} = {}", tens + b)
+            }
+            _ => {
+                let (a, b) = (rng.random_range(2..=9), rng.random_range(2..=9));
+                format!("{a} * {b} = {}", a * b)
+            }
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_fact_is_true_and_drills_are_seeded() {
+        let mut rng = Rng::seed_from_u64(3);
+        let text = drill(&mut rng, 2000);
+        assert_eq!(text.lines().count(), 2000);
+        let mut ops = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let parts: Vec<&str> = line.split(' ').collect();
+            let [a, op, b, "=", c] = parts[..] else { panic!("malformed fact {line:?}") };
+            let (a, b, c): (i64, i64, i64) = (a.parse().unwrap(), b.parse().unwrap(), c.parse().unwrap());
+            let want = match op {
+                "+" => a + b,
+                "-" => a - b,
+                "*" => a * b,
+                _ => panic!("unknown operator in {line:?}"),
+            };
+            assert_eq!(c, want, "{line}");
+            assert!(c >= 0, "{line}");
+            ops.insert(op);
+        }
+        assert_eq!(ops.len(), 3, "all three operators appear");
+        assert_eq!(drill(&mut Rng::seed_from_u64(3), 50), drill(&mut Rng::seed_from_u64(3), 50));
+    }
+}
