@@ -172,6 +172,13 @@ impl Task for Sudoku {
         };
         let blanks = self.givens.iter().filter(|&&d| d == 0).count();
         trace.line(format!("{blanks} blank{} to fill.", if blanks == 1 { "" } else { "s" }));
+        if geo.labelled() {
+            trace.line("Cells:");
+            for r in 0..geo.n {
+                let row: Vec<String> = geo.unit_cells(Unit::Row(r)).map(|i| board.labelled(i)).collect();
+                trace.line(row.join(" "));
+            }
+        }
         let mut solver = Solver { geo, trace: Some(&mut *trace), lines: 0 };
         if solver.solve(&mut board, 0) {
             trace.line("Solved:");
@@ -259,6 +266,13 @@ impl Geo {
     fn name(self, i: usize) -> String {
         format!("r{}c{}", self.row(i) + 1, self.col(i) + 1)
     }
+    /// Whether traces name every cell (`r1c2=.`) and read each unit cell by cell: the 4×4
+    /// grids, small enough for it. A small byte-level model cannot find "column 2" in a
+    /// grid by position, but it can look up the text `r3c2=`; fills are written the same
+    /// way (`-> r3c2=1`), so the latest value of a cell is always one lookup away.
+    fn labelled(self) -> bool {
+        self.n == 4
+    }
     /// Rows, then columns, then boxes.
     fn units(self) -> impl Iterator<Item = Unit> {
         (0..self.n).map(Unit::Row).chain((0..self.n).map(Unit::Col)).chain((0..self.n).map(Unit::Box))
@@ -322,6 +336,24 @@ struct Board {
 }
 
 impl Board {
+    /// `r1c2=3`, or `r1c2=.` for a blank.
+    fn labelled(&self, i: usize) -> String {
+        format!("{}={}", self.geo.name(i), self.shown(i))
+    }
+
+    /// The digit in cell `i`, or `.` for a blank.
+    fn shown(&self, i: usize) -> String {
+        match self.cells[i] {
+            0 => ".".to_string(),
+            d => d.to_string(),
+        }
+    }
+
+    /// `4 . 2 .`: a unit's cells as they stand, in reading order.
+    fn unit_text(&self, unit: Unit) -> String {
+        self.geo.unit_cells(unit).map(|i| self.shown(i)).collect::<Vec<_>>().join(" ")
+    }
+
     /// The board for `cells` (0 = blank), or `None` when two clues clash.
     fn new(geo: Geo, cells: &[u8]) -> Option<Board> {
         let mut board = Board { geo, cells: vec![0; geo.cells()], rows: [0; 9], cols: [0; 9], boxes: [0; 9] };
@@ -612,6 +644,28 @@ impl Solver<'_, '_> {
                 parts.push((unit, digits_of(mask)));
             }
         }
+        if g.labelled() {
+            // `r1c2: row 4 . . ., col . 1 4 3, box 4 . 3 1: has 1 3 4 -> r1c2=2`
+            let read = format!(
+                "{}: row {}, col {}, box {}",
+                g.name(i),
+                board.unit_text(units[0]),
+                board.unit_text(units[1]),
+                board.unit_text(units[2])
+            );
+            let seen = digits_of(covered);
+            let line = |has: &[u8], digit: u8| format!("{indent}{read}: has {} -> {}={digit}", spaced(has), g.name(i));
+            if !seen.is_empty() && trace.slip() {
+                // Overlook one of the digits the cell sees and write it in.
+                let wrong = seen[trace.rng().random_range(0..seen.len())];
+                let missed: Vec<u8> = seen.iter().copied().filter(|&x| x != wrong).collect();
+                let fix = format!("{} sees {} {wrong} already, so it is {d}, not {wrong}.", g.name(i), a(wrong));
+                trace.mistake(line(&missed, wrong), fix, line(&seen, d));
+            } else {
+                trace.line(line(&seen, d));
+            }
+            return;
+        }
         let line = |parts: &[(Unit, Vec<u8>)], digit: u8| {
             let said: Vec<String> = parts
                 .iter()
@@ -653,7 +707,11 @@ impl Solver<'_, '_> {
         self.lines += 1;
         let g = self.geo;
         let Some(trace) = self.trace.as_deref_mut() else { return };
-        let line = |cell: usize| format!("{indent}{}: only place for {d} in {} -> {d}", g.name(cell), unit.name());
+        let line = |cell: usize| {
+            let name = g.name(cell);
+            let to = if g.labelled() { format!("{name}={d}") } else { d.to_string() };
+            format!("{indent}{name}: only place for {d} in {} -> {to}", unit.name())
+        };
         let others: Vec<usize> = g.unit_cells(unit).filter(|&j| j != i && board.cells[j] == 0).collect();
         if !others.is_empty() && trace.slip() {
             let j = others[trace.rng().random_range(0..others.len())];
@@ -847,7 +905,12 @@ mod tests {
         let answer = s.solve(&mut trace);
         let (text, _) = trace.finish();
         assert!(s.check(&answer).is_correct(), "{text}");
-        assert!(text.starts_with("4 blanks to fill.\nr1c2: row has 1 3 4 -> 2"), "{text}");
+        let cells = "Cells:\nr1c1=1 r1c2=. r1c3=3 r1c4=4\nr2c1=3 r2c2=4 r2c3=. r2c4=2\n\
+                     r3c1=2 r3c2=. r3c3=4 r3c4=3\nr4c1=4 r4c2=3 r4c3=2 r4c4=.\n";
+        let first = "r1c2: row 1 . 3 4, col . 4 . 3, box 1 . 3 4: has 1 3 4 -> r1c2=2\n";
+        assert!(text.starts_with(&format!("4 blanks to fill.\n{cells}{first}")), "{text}");
+        // The next cell in column 2 reads the 2 just written.
+        assert!(text.contains("r3c2: row 2 . 4 3, col 2 4 . 3, box 2 . 4 3: has 2 3 4 -> r3c2=1"), "{text}");
         assert!(text.ends_with("Solved:\n1234\n3412\n2143\n4321"), "{text}");
     }
 
