@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use ponder_tasks::Family;
 use ponder_train::grpo::{AdvantageNorm, LossAggregation};
-use ponder_train::{rl, CurvePoint, RlConfig, RlOutcome};
+use ponder_train::{rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome};
 
 use crate::charts;
 use crate::model_path::model_dir;
@@ -90,9 +90,38 @@ pub struct RlArgs {
     /// (repeatable; default: the training levels).
     #[arg(long = "eval-levels")]
     eval_levels: Vec<String>,
+    /// Weight of a supervised anchor: every step also lowers the pretraining loss on a
+    /// batch of solver traces from `--anchor-levels`, so RL on the hard levels does not
+    /// unlearn the easy ones (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    anchor: f64,
+    /// Levels of the anchor's traces, e.g. `count:1` (repeatable; default: level 1 of
+    /// every family RL trains on).
+    #[arg(long = "anchor-levels")]
+    anchor_levels: Vec<String>,
+    /// Packed 768-token rows of traces in the anchor's batch each step.
+    #[arg(long, default_value_t = 4)]
+    anchor_rows: usize,
     /// Seed of problems and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// The anchor of `ponder rl`, from its flags; `None` when `--anchor` is 0.
+fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<Option<AnchorConfig>> {
+    if args.anchor == 0.0 {
+        return Ok(None);
+    }
+    if !(args.anchor > 0.0 && args.anchor.is_finite()) {
+        bail!("--anchor {}: expected a positive weight such as 0.5, or 0 for none", args.anchor);
+    }
+    let sources = if args.anchor_levels.is_empty() {
+        trained.iter().map(|(f, _)| (*f, vec![1])).collect()
+    } else {
+        args.anchor_levels.iter().map(|spec| parse_levels(spec)).collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let mixture = MixtureConfig { sources, ..MixtureConfig::default() };
+    Ok(Some(AnchorConfig { mixture, coef: args.anchor, rows: args.anchor_rows.max(1), seq_len: 768 }))
 }
 
 /// Parses `family:1-3` or `family:2,4`.
@@ -146,6 +175,7 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
         config.kl_beta = args.kl;
         config.updates_per_batch = args.updates.max(1);
         config.eval_per_level = args.eval_n;
+        config.anchor = anchor_config(&args, &config.sources)?;
         for spec in &args.eval_levels {
             let (family, levels) = parse_levels(spec)?;
             config.eval_pairs.extend(levels.into_iter().map(|l| (family, l)));

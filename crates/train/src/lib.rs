@@ -15,7 +15,7 @@ pub mod run;
 
 pub use data::MixtureConfig;
 pub use pretrain::{completion_loss, pretrain, PretrainConfig, PretrainOutcome};
-pub use rl::{rl, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
+pub use rl::{rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
 pub use run::RunDir;
 
 use std::path::PathBuf;

@@ -25,10 +25,11 @@ use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::curriculum::{Curriculum, CurriculumConfig};
+use crate::data::{packed_batch, MixtureConfig};
 use crate::grpo::{advantages, no_signal, reward, AdvantageNorm, Clip, LossAggregation, Reward, RewardConfig};
 use crate::heldout::{heldout_set, pass1_by_level};
 use crate::optim::{AdamW, AdamWConfig};
-use crate::rollout::{policy_update, Rollout, UpdateSettings, UpdateStats};
+use crate::rollout::{policy_update, Anchor, Rollout, UpdateSettings, UpdateStats};
 use crate::run::RunDir;
 use crate::{Error, Result};
 
@@ -36,6 +37,8 @@ use crate::{Error, Result};
 pub const RL_CONFIG_NAME: &str = "rl.json";
 /// File name of the train-time compute curve in a run folder.
 pub const CURVE_NAME: &str = "curve.json";
+/// Mixed into the run seed for the anchor's data stream, apart from the problems RL draws.
+const ANCHOR_SEED: u64 = 0x616e_6368_6f72;
 
 /// Everything an RL run needs; written resolved into the run folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +87,25 @@ pub struct RlConfig {
     pub eval_pairs: Vec<(Family, u8)>,
     /// Checkpoint every this many steps (and at the end).
     pub checkpoint_every: u64,
+    /// A supervised anchor on solver traces added to every update (off by default).
+    #[serde(default)]
+    pub anchor: Option<AnchorConfig>,
+}
+
+/// The supervised anchor of an RL run: each step also lowers the pretraining loss on a
+/// fresh packed batch of solver traces, weighted by `coef`, so that the skills the traces
+/// teach (the easy levels) are held while RL works on the hard ones. Give it a mixture
+/// of levels RL does not train on, so any gain on those is RL's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnchorConfig {
+    /// What the traces are drawn from.
+    pub mixture: MixtureConfig,
+    /// Weight of the traces' cross-entropy against the policy loss.
+    pub coef: f64,
+    /// Packed rows per step.
+    pub rows: usize,
+    /// Tokens per row.
+    pub seq_len: usize,
 }
 
 impl RlConfig {
@@ -120,6 +142,7 @@ impl RlConfig {
             eval_per_level: 32,
             eval_pairs: Vec::new(),
             checkpoint_every: 20,
+            anchor: None,
         }
     }
 
@@ -202,6 +225,9 @@ pub struct RlLogEntry {
     /// Gradient norm before clipping, first update.
     #[serde(default)]
     pub grad_norm: f64,
+    /// The supervised anchor's cross-entropy on its traces (0 without one).
+    #[serde(default)]
+    pub anchor_loss: f64,
     /// Fraction of completions with a self-correction.
     pub self_correction_rate: f64,
     /// Curriculum level per family.
@@ -334,6 +360,15 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     if config.sources.iter().all(|(_, levels)| levels.is_empty()) || config.group < 2 || config.batch == 0 {
         return Err(Error::Config("RL needs at least one (family, level), a group of 2 or more and a batch".into()));
     }
+    if let Some(a) = &config.anchor {
+        let max = read_config(&config.init)?.max_seq_len;
+        if a.rows == 0 || a.seq_len < 32 || a.seq_len > max {
+            return Err(Error::Config(format!(
+                "the anchor needs at least one row of 32 to {max} tokens (the model's context), not {} × {}",
+                a.rows, a.seq_len
+            )));
+        }
+    }
     run.write_json(RL_CONFIG_NAME, &config)?;
 
     let (mut varmap, model) = load_policy(&config.init, &device)?;
@@ -437,9 +472,25 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             })
             .collect();
         let lr = config.optimizer.lr * ((state.step + 1) as f64 / config.warmup_steps.max(1) as f64).min(1.0);
+        let anchor_batch = match &config.anchor {
+            Some(a) => {
+                let batch =
+                    packed_batch(&a.mixture, config.seed ^ ANCHOR_SEED, state.step, a.rows, a.seq_len, &device)?;
+                if batch.loss_tokens == 0 {
+                    return Err(Error::Config(format!(
+                        "the anchor's {}-token rows hold none of its documents: give it shorter levels or longer rows",
+                        a.seq_len
+                    )));
+                }
+                Some(batch)
+            }
+            None => None,
+        };
         let mut stats = UpdateStats::default();
         for update in 0..config.updates_per_batch {
-            let s = policy_update(&model, reference.as_ref(), &mut optimizer, &rollouts, settings, lr)?;
+            let anchor =
+                config.anchor.as_ref().zip(anchor_batch.as_ref()).map(|(a, batch)| Anchor { batch, coef: a.coef });
+            let s = policy_update(&model, reference.as_ref(), &mut optimizer, &rollouts, settings, lr, anchor)?;
             if !s.loss.is_finite() {
                 return Err(Error::Config(format!(
                     "RL loss became {} at step {}: lower the learning rate",
@@ -449,6 +500,9 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             let passes = if reference.is_some() { 4.0 } else { 3.0 };
             state.train_flops +=
                 passes * model_config.flops_per_token(s.tokens / rollouts.len().max(1) / 2) * s.tokens as f64;
+            if let Some(a) = &config.anchor {
+                state.train_flops += 3.0 * model_config.flops_per_token(a.seq_len / 2) * s.anchor_tokens as f64;
+            }
             // Entropy and ratio agreement are read on the first update (the sampling policy);
             // clipping only happens on later ones, so their clip and KL figures are kept.
             if update == 0 {
@@ -482,6 +536,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             kl: stats.loss_stats.kl,
             ratio_error: stats.ratio_error,
             grad_norm: stats.grad_norm,
+            anchor_loss: stats.anchor_loss,
             self_correction_rate: mean(&|s| {
                 f64::from(u8::from(self_corrections(thinking_text(&s.completion.text)) > 0))
             }),

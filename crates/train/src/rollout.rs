@@ -5,8 +5,10 @@
 use candle_core::{Tensor, D};
 use ponder_model::{causal_mask, special, TinyReasoner};
 
+use crate::data::Batch;
 use crate::grpo::{policy_loss, token_weights, Clip, LossAggregation, LossStats, PolicyTerms};
 use crate::optim::AdamW;
+use crate::pretrain::completion_loss;
 use crate::Result;
 
 /// One sampled completion, ready to learn from.
@@ -33,6 +35,16 @@ pub struct UpdateSettings {
     pub kl_beta: f64,
 }
 
+/// A supervised term added to a policy update: the pretraining loss on a packed batch of
+/// solver traces, times `coef` (the "PPO-ptx" anchor of InstructGPT). It holds the skills
+/// the traces teach while RL moves the policy elsewhere.
+pub struct Anchor<'a> {
+    /// Packed traces (see [`crate::data::packed_batch`]).
+    pub batch: &'a Batch,
+    /// Weight of the traces' mean cross-entropy against the policy loss.
+    pub coef: f64,
+}
+
 /// What one update measured.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct UpdateStats {
@@ -47,8 +59,12 @@ pub struct UpdateStats {
     pub ratio_error: f64,
     /// Gradient norm before clipping.
     pub grad_norm: f64,
-    /// Sequence positions processed (for FLOP accounting).
+    /// Sequence positions of rollouts processed (for FLOP accounting).
     pub tokens: usize,
+    /// Sequence positions of the anchor's traces processed (for FLOP accounting).
+    pub anchor_tokens: usize,
+    /// The anchor's cross-entropy on its traces (0 without an anchor).
+    pub anchor_loss: f64,
 }
 
 /// Most sequence positions forwarded at once: the (n, heads, len, len) attention scores of
@@ -125,8 +141,9 @@ fn target_logprobs(model: &TinyReasoner, batch: &PolicyBatch) -> Result<(Tensor,
 }
 
 /// One policy-gradient step of `model` (whose weights `optimizer` holds) on `rollouts`,
-/// at learning rate `lr`; `reference` is the frozen model of the KL penalty. The batch is
-/// processed in micro-batches of similar lengths whose gradients add up to the full one.
+/// at learning rate `lr`; `reference` is the frozen model of the KL penalty, `anchor` an
+/// optional supervised term. The batch is processed in micro-batches of similar lengths
+/// whose gradients add up to the full one.
 pub fn policy_update(
     model: &TinyReasoner,
     reference: Option<&TinyReasoner>,
@@ -134,11 +151,19 @@ pub fn policy_update(
     rollouts: &[Rollout],
     settings: UpdateSettings,
     lr: f64,
+    anchor: Option<Anchor<'_>>,
 ) -> Result<UpdateStats> {
     if rollouts.is_empty() {
         return Ok(UpdateStats::default());
     }
-    let (grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, MICRO_BATCH_TOKENS)?;
+    let (mut grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, MICRO_BATCH_TOKENS)?;
+    if let Some(anchor) = anchor {
+        let loss = completion_loss(model, anchor.batch)?;
+        stats.anchor_loss = loss.to_scalar::<f32>()? as f64;
+        optimizer.accumulate(&mut grads, &loss.affine(anchor.coef, 0.0)?.backward()?)?;
+        let (rows, len) = anchor.batch.inputs.dims2()?;
+        stats.anchor_tokens = rows * len;
+    }
     stats.grad_norm = optimizer.grad_norm(&grads)?;
     optimizer.step(&grads, lr, stats.grad_norm)?;
     Ok(stats)

@@ -8,10 +8,12 @@ use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner};
 use ponder_tasks::Family;
+use ponder_train::data::{packed_batch, MixtureConfig};
 use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
+use ponder_train::rollout::Anchor;
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
-use ponder_train::{pretrain, rl, CurvePoint, RlConfig, RlLogEntry};
+use ponder_train::{pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
     TinyConfig {
@@ -61,13 +63,43 @@ fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
                 });
             }
         }
-        let stats = policy_update(&model, None, &mut optimizer, &rollouts, settings, 2e-2).expect("update");
+        let stats = policy_update(&model, None, &mut optimizer, &rollouts, settings, 2e-2, None).expect("update");
         // Sampling and training compute the same log-probabilities (the ratio starts at 1).
         assert!(stats.ratio_error < 1e-3, "ratio error {}", stats.ratio_error);
     }
     let first: f32 = rewards_per_step[..3].iter().sum::<f32>() / 3.0;
     let last: f32 = rewards_per_step[27..].iter().sum::<f32>() / 3.0;
     assert!(last > first + 0.3, "reward went from {first:.3} to {last:.3}: {rewards_per_step:?}");
+}
+
+/// With rollouts that carry no advantage, an update is the anchor's alone: it must lower
+/// the cross-entropy of the anchor's traces, step after step.
+#[test]
+fn the_supervised_anchor_lowers_the_trace_loss() {
+    let device = Device::Cpu;
+    let config = tiny(384);
+    let varmap = init_weights(&config, 5, &device).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+    let adamw = AdamWConfig { lr: 1e-2, weight_decay: 0.0, ..AdamWConfig::default() };
+    let mut optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
+    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
+    let mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 };
+    let batch = packed_batch(&mixture, 0, 0, 2, 384, &device).expect("traces");
+    assert!(batch.loss_tokens > 200);
+    let rollouts = vec![Rollout {
+        prompt: vec![special::BOS, u32::from(b'x')],
+        completion: vec![u32::from(b'y'), special::EOS],
+        logprobs: vec![-5.0, -5.0],
+        advantage: 0.0,
+    }];
+    let mut losses = Vec::new();
+    for _ in 0..8 {
+        let anchor = Some(Anchor { batch: &batch, coef: 1.0 });
+        let stats = policy_update(&model, None, &mut optimizer, &rollouts, settings, 1e-2, anchor).expect("update");
+        assert_eq!(stats.anchor_tokens, 2 * 384);
+        losses.push(stats.anchor_loss);
+    }
+    assert!(losses[7] < losses[0] - 0.5, "anchor loss {losses:?}");
 }
 
 /// A count-only model pretrained for a few seconds, saved in `dir/model`.
@@ -90,6 +122,13 @@ fn rl_config(init: &std::path::Path, steps: u64) -> RlConfig {
     config.eval_per_level = 4;
     config.checkpoint_every = 2;
     config.updates_per_batch = 2;
+    // A supervised anchor on count level 1, so resuming covers its data stream too.
+    config.anchor = Some(AnchorConfig {
+        mixture: MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 },
+        coef: 0.5,
+        rows: 1,
+        seq_len: 256,
+    });
     config
 }
 
