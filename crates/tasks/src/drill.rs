@@ -69,7 +69,8 @@ mod tests {
         for line in text.lines() {
             let parts: Vec<&str> = line.split(' ').collect();
             let [a, op, b, "=", c] = parts[..] else { panic!("malformed fact {line:?}") };
-            let (a, b, c): (i64, i64, i64) = (a.parse().unwrap(), b.parse().unwrap(), c.parse().unwrap());
+            let number = |t: &str| t.parse::<i64>().unwrap_or_else(|_| panic!("{t:?} in {line:?} is not a number"));
+            let (a, b, c) = (number(a), number(b), number(c));
             let want = match op {
                 "+" => a + b,
                 "-" => a - b,
