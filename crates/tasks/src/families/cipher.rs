@@ -9,8 +9,11 @@
 //!   letters whose alphabet positions (a=1 … z=26) average to it, so `oy` (15, 25) is
 //!   `t` (20). The two letters are chosen at random, so only the rule is fixed.
 //!
-//! The solver measures the example, tests hypotheses on it (rejecting the ones that fail),
-//! then decodes the message one letter (or pair, or word) per line.
+//! The solvers work from the example. Caesar: the first letter pair fixes the whole table,
+//! which the trace writes out by walking both alphabets, checks on the example and
+//! decodes through. Substitution: compare word lengths, reject a shift, read the table
+//! off the example and decode through it. Pair average: compare word lengths, reject a
+//! shift of the first letters, find and check the averaging rule, then decode pair by pair.
 
 use rand::seq::SliceRandom;
 use rand::Rng as _;
@@ -225,6 +228,27 @@ fn clip(text: &str) -> String {
     out
 }
 
+/// One table cell: `t>l` (cipher letter, then the plain letter it stands for).
+fn cell(c: u8, p: u8) -> String {
+    format!("{}>{}", char::from(c), char::from(p))
+}
+
+/// A whole table on one line: `v>p w>q x>r …`.
+fn table_cells(table: &[(u8, u8)]) -> String {
+    table.iter().map(|&(c, p)| cell(c, p)).collect::<Vec<_>>().join(" ")
+}
+
+/// `tqvm: t>l q>i v>n m>e -> line`: one word decoded through a table.
+fn table_line(word: &str, plain: &[u8]) -> String {
+    let cells: Vec<String> = word.bytes().zip(plain).map(|(c, &p)| cell(c, p)).collect();
+    format!("{word}: {} -> {}", cells.join(" "), String::from_utf8_lossy(plain))
+}
+
+/// The plain letter `table` gives cipher letter `c`, or `?` when it has none.
+fn lookup(table: &[(u8, u8)], c: u8) -> u8 {
+    table.iter().find(|&&(x, _)| x == c).map_or(b'?', |&(_, p)| p)
+}
+
 /// A value next to `v` (one up or down) that stays in 1..=26.
 fn neighbour(rng: &mut Rng, v: i32) -> i32 {
     if v <= 1 || (v < 26 && rng.random_bool(0.5)) {
@@ -249,67 +273,28 @@ impl Cipher {
         std::iter::successors(Some((c0, p0)), |&(c, p)| Some((next(c), next(p)))).take(26).collect()
     }
 
-    /// `tqvm: t>l q>i v>n m>e -> line`: one word decoded through the table.
-    fn table_line(word: &str, plain: &[u8]) -> String {
-        let parts: Vec<String> =
-            word.bytes().zip(plain).map(|(c, &p)| format!("{}>{}", char::from(c), char::from(p))).collect();
-        format!("{word}: {} -> {}", parts.join(" "), String::from_utf8_lossy(plain))
-    }
-
     /// A Caesar cipher moves every letter alike, so one example letter fixes the whole
     /// table: the solver writes it out by walking both alphabets on from the first pair
     /// (a successor step, no arithmetic), checks it on the example, then decodes every
     /// word by looking letters up in it. Arithmetic on letter positions (`19-21=-2, +26`)
     /// was where a small model slipped most; reading a table it wrote itself is a copy.
     fn solve_caesar(&self, trace: &mut Trace<'_>) -> String {
-        let pairs = letter_pairs(&self.example_cipher, &self.example_plain);
-        let Some(&(c0, p0)) = pairs.first() else {
+        let (Some(c0), Some(p0)) = (self.example_cipher.bytes().next(), self.example_plain.bytes().next()) else {
             return self.message_plain.clone();
         };
         trace.line(format!("The first letters: {} stands for {}.", char::from(c0), char::from(p0)));
         trace.line("If it is a shift, every letter moves alike. Walk both alphabets on from there:");
         let table = Self::caesar_table(c0, p0);
-        let cells: Vec<String> = table.iter().map(|&(c, p)| format!("{}>{}", char::from(c), char::from(p))).collect();
-        trace.line(cells.join(" "));
-        let lookup = |c: u8| table.iter().find(|&&(x, _)| x == c).map_or(b'?', |&(_, p)| p);
+        trace.line(table_cells(&table));
         let first = |text: &str| text.split_whitespace().next().unwrap_or("").to_string();
         let (example_word, example_plain) = (first(&self.example_cipher), first(&self.example_plain));
-        let decoded: Vec<u8> = example_word.bytes().map(lookup).collect();
+        let decoded: Vec<u8> = example_word.bytes().map(|c| lookup(&table, c)).collect();
         let ok = if decoded == example_plain.as_bytes() { "matches" } else { "does not match" };
-        trace.line(format!("Check {}, {ok}.", Self::table_line(&example_word, &decoded)));
-        trace.line("So it is a shift. Decode with the table:");
-        let mut words = Vec::new();
-        for word in self.message_cipher.split_whitespace() {
-            let plain: Vec<u8> = word.bytes().map(lookup).collect();
-            let right = Self::table_line(word, &plain);
-            if trace.slip() {
-                // Read the table one cell off for one letter, then notice.
-                let i = trace.rng().random_range(0..plain.len());
-                let c = word.as_bytes()[i];
-                let row = table.iter().position(|&(x, _)| x == c).unwrap_or(0);
-                let off = if trace.rng().random_bool(0.5) { 1 } else { 25 };
-                let wrong_letter = table[(row + off) % 26].1;
-                let mut wrong = plain.clone();
-                wrong[i] = wrong_letter;
-                let fix = format!(
-                    "the table has {}>{}, not {}>{}.",
-                    char::from(c),
-                    char::from(plain[i]),
-                    char::from(c),
-                    char::from(wrong_letter)
-                );
-                trace.mistake(Self::table_line(word, &wrong), fix, right);
-            } else {
-                trace.line(right);
-            }
-            words.push(String::from_utf8_lossy(&plain).into_owned());
-        }
-        let plain = words.join(" ");
-        trace.line(format!("So the message is: {plain}"));
-        plain
+        trace.line(format!("Check {}, {ok}.", table_line(&example_word, &decoded)));
+        self.decode_with_table(trace, "So it is a shift. Decode with the table:", &table)
     }
 
-    fn solve_substitution(&self, trace: &mut Trace<'_>, key: &str) -> String {
+    fn solve_substitution(&self, trace: &mut Trace<'_>) -> String {
         self.measure(trace, "The same, so one cipher letter per letter.");
         let pairs = letter_pairs(&self.example_cipher, &self.example_plain);
         if let Some(&(c0, p0)) = pairs.first() {
@@ -322,9 +307,7 @@ impl Cipher {
             }
         }
         trace.line("So it is a letter table. From the example:");
-        for &(c, p) in &pairs {
-            trace.line(format!("{} -> {}", char::from(c), char::from(p)));
-        }
+        trace.line(table_cells(&pairs));
         let cipher_bytes = self.example_cipher.as_bytes();
         if let Some(&(c, p)) = pairs.iter().find(|&&(c, _)| cipher_bytes.iter().filter(|&&x| x == c).count() >= 2) {
             trace.line(format!(
@@ -333,48 +316,29 @@ impl Cipher {
                 char::from(p)
             ));
         }
-        let lookup = |c: u8| -> u8 {
-            pairs
-                .iter()
-                .find(|&&(x, _)| x == c)
-                .map(|&(_, p)| p)
-                .or_else(|| key.bytes().position(|k| k == c).and_then(|i| u8::try_from(i).ok()).map(|i| b'a' + i))
-                .unwrap_or(b'?')
-        };
-        trace.line("Decode with the table:");
+        self.decode_with_table(trace, "Decode with the table:", &pairs)
+    }
+
+    /// After the line `intro`, decodes the message word by word through `table` (cipher,
+    /// plain) pairs, one line a word (`tqvm: t>l q>i v>n m>e -> line`), then states the
+    /// message. A slip reads the next or previous row of the table for one letter, and is
+    /// corrected.
+    fn decode_with_table(&self, trace: &mut Trace<'_>, intro: &str, table: &[(u8, u8)]) -> String {
+        trace.line(intro);
         let mut words = Vec::new();
         for word in self.message_cipher.split_whitespace() {
-            let plain: Vec<u8> = word.bytes().map(lookup).collect();
-            let line = |plain: &[u8]| {
-                let parts: Vec<String> =
-                    word.bytes().zip(plain).map(|(c, &p)| format!("{} -> {}", char::from(c), char::from(p))).collect();
-                format!("{word}: {}: {}", parts.join(", "), String::from_utf8_lossy(plain))
-            };
-            let right = line(&plain);
-            if trace.slip() && pairs.len() >= 2 {
+            let plain: Vec<u8> = word.bytes().map(|c| lookup(table, c)).collect();
+            let right = table_line(word, &plain);
+            if table.len() >= 2 && trace.slip() {
                 let i = trace.rng().random_range(0..plain.len());
-                let c = word.as_bytes().get(i).copied().unwrap_or(b'?');
-                // Read the row above or below in the table instead.
-                let row = pairs.iter().position(|&(x, _)| x == c).unwrap_or(0);
-                let other = if row + 1 < pairs.len() { row + 1 } else { row - 1 };
-                let wrong_letter = pairs[other].1;
-                if wrong_letter != plain[i] {
-                    let mut wrong = plain.clone();
-                    wrong[i] = wrong_letter;
-                    trace.mistake(
-                        line(&wrong),
-                        format!(
-                            "the table has {} -> {}, not {} -> {}.",
-                            char::from(c),
-                            char::from(plain[i]),
-                            char::from(c),
-                            char::from(wrong_letter)
-                        ),
-                        right,
-                    );
-                } else {
-                    trace.line(right);
-                }
+                let c = word.as_bytes()[i];
+                let row = table.iter().position(|&(x, _)| x == c).unwrap_or(0);
+                let step = if trace.rng().random_bool(0.5) { 1 } else { table.len() - 1 };
+                let misread = table[(row + step) % table.len()].1;
+                let mut wrong = plain.clone();
+                wrong[i] = misread;
+                let fix = format!("the table has {}, not {}.", cell(c, plain[i]), cell(c, misread));
+                trace.mistake(table_line(word, &wrong), fix, right);
             } else {
                 trace.line(right);
             }
@@ -581,7 +545,7 @@ impl Task for Cipher {
     fn solve(&self, trace: &mut Trace<'_>) -> String {
         match &self.kind {
             Kind::Caesar { .. } => self.solve_caesar(trace),
-            Kind::Substitution { key } => self.solve_substitution(trace, key),
+            Kind::Substitution { .. } => self.solve_substitution(trace),
             Kind::PairAverage => self.solve_pairs(trace),
         }
     }
@@ -633,6 +597,29 @@ mod tests {
         assert_eq!(d.solve(&mut trace), "think step by step");
         let (text, _) = trace.finish();
         assert!(text.contains("oy: 15+25=40, half 20 -> t"), "{text}");
+    }
+
+    #[test]
+    fn caesar_traces_write_the_whole_table_and_decode_by_lookup() {
+        for seed in 0..40 {
+            let (p, c) = problem(1 + (seed % 2) as u8, seed);
+            let Kind::Caesar { shift } = c.kind else { panic!("levels 1-2 are Caesar") };
+            let s = p.solve(&mut Rng::seed_from_u64(seed), 0.0);
+            let lines: Vec<&str> = s.thinking.lines().collect();
+            let cells: Vec<&[u8]> = lines[2].split(' ').map(str::as_bytes).collect();
+            assert_eq!(cells.len(), 26, "{}", s.thinking);
+            let mut cipher_letters: Vec<u8> = cells.iter().map(|cell| cell[0]).collect();
+            for cell in &cells {
+                assert!(cell.len() == 3 && cell[1] == b'>', "{}: cell {:?}", p.id, String::from_utf8_lossy(cell));
+                // Each cell is true: the plain letter, encrypted, is the cipher letter.
+                assert_eq!(caesar(&char::from(cell[2]).to_string(), shift).as_bytes(), &cell[..1], "{}", p.id);
+            }
+            cipher_letters.sort_unstable();
+            cipher_letters.dedup();
+            assert_eq!(cipher_letters.len(), 26, "{}: every letter once, z wrapping to a", p.id);
+            assert!(lines[3].starts_with("Check ") && lines[3].ends_with(", matches."), "{}", s.thinking);
+            assert!(!s.thinking.contains('='), "{}: no letter arithmetic\n{}", p.id, s.thinking);
+        }
     }
 
     #[test]

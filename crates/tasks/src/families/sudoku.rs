@@ -10,6 +10,8 @@
 //! The solver writes what a careful person does, one placement per line: naked singles
 //! (naming the digits the cell's row, column and box already hold), hidden singles, and
 //! when stuck a guess in a cell with the fewest candidates, undone on a contradiction.
+//! On a 4×4 grid the trace first lists every cell by name (`r1c2=.`), and a naked single
+//! reads its row, column and box cell by cell before naming the digits they hold.
 //!
 //! Answers are graded by reading the digits in order (any separators) and checking that
 //! they form a valid grid that keeps every clue.
@@ -172,10 +174,10 @@ impl Task for Sudoku {
         };
         let blanks = self.givens.iter().filter(|&&d| d == 0).count();
         trace.line(format!("{blanks} blank{} to fill.", if blanks == 1 { "" } else { "s" }));
-        if geo.labelled() {
+        if geo.names_cells() {
             trace.line("Cells:");
             for r in 0..geo.n {
-                let row: Vec<String> = geo.unit_cells(Unit::Row(r)).map(|i| board.labelled(i)).collect();
+                let row: Vec<String> = geo.unit_cells(Unit::Row(r)).map(|i| board.cell_text(i)).collect();
                 trace.line(row.join(" "));
             }
         }
@@ -269,8 +271,9 @@ impl Geo {
     /// Whether traces name every cell (`r1c2=.`) and read each unit cell by cell: the 4×4
     /// grids, small enough for it. A small byte-level model cannot find "column 2" in a
     /// grid by position, but it can look up the text `r3c2=`; fills are written the same
-    /// way (`-> r3c2=1`), so the latest value of a cell is always one lookup away.
-    fn labelled(self) -> bool {
+    /// way (`-> r3c2=1`), so the latest value of a cell is one lookup away (except after
+    /// an abandoned guess, which 4×4 puzzles seldom need).
+    fn names_cells(self) -> bool {
         self.n == 4
     }
     /// Rows, then columns, then boxes.
@@ -337,7 +340,7 @@ struct Board {
 
 impl Board {
     /// `r1c2=3`, or `r1c2=.` for a blank.
-    fn labelled(&self, i: usize) -> String {
+    fn cell_text(&self, i: usize) -> String {
         format!("{}={}", self.geo.name(i), self.shown(i))
     }
 
@@ -629,22 +632,16 @@ impl Solver<'_, '_> {
         false
     }
 
-    /// `r1c2: row has 1 3 4, col adds 5 7, box adds 6 8 9 -> 2`, or a slip and its fix.
+    /// `r1c2: row has 1 3 4, col adds 5 7, box adds 6 8 9 -> 2`, or on a 4×4 grid
+    /// `r1c2: row 4 . . ., col . 1 4 3, box 4 . 3 1: has 1 3 4 -> r1c2=2`; or a slip (one
+    /// digit the cell sees overlooked and written in) and its fix.
     fn naked(&mut self, board: &Board, i: usize, d: u8, indent: &str) {
         self.lines += 1;
         let g = self.geo;
         let Some(trace) = self.trace.as_deref_mut() else { return };
         let units = [Unit::Row(g.row(i)), Unit::Col(g.col(i)), Unit::Box(g.box_of(i))];
-        let mut parts: Vec<(Unit, Vec<u8>)> = Vec::new();
-        let mut covered = 0u16;
-        for unit in units {
-            let mask = board.unit_mask(unit) & !covered;
-            covered |= mask;
-            if mask != 0 {
-                parts.push((unit, digits_of(mask)));
-            }
-        }
-        if g.labelled() {
+        if g.names_cells() {
+            let covered = units.iter().fold(0u16, |seen, &unit| seen | board.unit_mask(unit));
             // `r1c2: row 4 . . ., col . 1 4 3, box 4 . 3 1: has 1 3 4 -> r1c2=2`
             let read = format!(
                 "{}: row {}, col {}, box {}",
@@ -665,6 +662,15 @@ impl Solver<'_, '_> {
                 trace.line(line(&seen, d));
             }
             return;
+        }
+        let mut parts: Vec<(Unit, Vec<u8>)> = Vec::new();
+        let mut covered = 0u16;
+        for unit in units {
+            let mask = board.unit_mask(unit) & !covered;
+            covered |= mask;
+            if mask != 0 {
+                parts.push((unit, digits_of(mask)));
+            }
         }
         let line = |parts: &[(Unit, Vec<u8>)], digit: u8| {
             let said: Vec<String> = parts
@@ -702,18 +708,20 @@ impl Solver<'_, '_> {
         }
     }
 
-    /// `r3c4: only place for 2 in row 3 -> 2`, or a slip into another cell and its fix.
+    /// `r3c4: only place for 2 in row 3 -> 2` (`-> r3c4=2` on a 4×4 grid), or a slip into
+    /// another cell and its fix. A 4×4 trace never slips here: its wrong line would label
+    /// a cell that stays blank.
     fn hidden(&mut self, board: &Board, i: usize, d: u8, unit: Unit, indent: &str) {
         self.lines += 1;
         let g = self.geo;
         let Some(trace) = self.trace.as_deref_mut() else { return };
         let line = |cell: usize| {
             let name = g.name(cell);
-            let to = if g.labelled() { format!("{name}={d}") } else { d.to_string() };
+            let to = if g.names_cells() { format!("{name}={d}") } else { d.to_string() };
             format!("{indent}{name}: only place for {d} in {} -> {to}", unit.name())
         };
         let others: Vec<usize> = g.unit_cells(unit).filter(|&j| j != i && board.cells[j] == 0).collect();
-        if !others.is_empty() && trace.slip() {
+        if !g.names_cells() && !others.is_empty() && trace.slip() {
             let j = others[trace.rng().random_range(0..others.len())];
             // `j` is blank and `d` is not among its candidates: one of its units holds `d`.
             let blocker = [Unit::Row(g.row(j)), Unit::Col(g.col(j)), Unit::Box(g.box_of(j))]
@@ -912,6 +920,56 @@ mod tests {
         // The next cell in column 2 reads the 2 just written.
         assert!(text.contains("r3c2: row 2 . 4 3, col 2 4 . 3, box 2 . 4 3: has 2 3 4 -> r3c2=1"), "{text}");
         assert!(text.ends_with("Solved:\n1234\n3412\n2143\n4321"), "{text}");
+    }
+
+    /// On 4×4 grids every read of a row, column or box must be what the latest labels
+    /// (`r1c2=.`, `-> r1c2=2`) written so far say, slips and corrections included; the
+    /// cell being decided reads as blank.
+    #[test]
+    fn four_by_four_reads_agree_with_the_latest_labels() {
+        let mut checked = 0;
+        for level in 1..=2 {
+            for p in problems(level, 40) {
+                let s = p.solve(&mut Rng::seed_from_u64(7), 0.3);
+                if s.thinking.contains("Guess") {
+                    continue; // an abandoned branch leaves its labels behind
+                }
+                let mut value: std::collections::HashMap<(u8, u8), String> = std::collections::HashMap::new();
+                for line in s.thinking.lines() {
+                    if let Some((name, rest)) = line.split_once(": row ") {
+                        let (reads, _) = rest.split_once(": has").expect("a naked single names what it sees");
+                        let (r, c) = (name.as_bytes()[1] - b'0', name.as_bytes()[3] - b'0');
+                        // The cell being decided reads as blank (a slip's wrong label is redone).
+                        let read = |rc: (u8, u8)| {
+                            if rc == (r, c) {
+                                ".".to_string()
+                            } else {
+                                value.get(&rc).cloned().unwrap_or_default()
+                            }
+                        };
+                        let at =
+                            |cells: &mut dyn Iterator<Item = (u8, u8)>| cells.map(read).collect::<Vec<_>>().join(" ");
+                        let (r0, c0) = ((r - 1) / 2 * 2 + 1, (c - 1) / 2 * 2 + 1);
+                        let want = format!(
+                            "{}, col {}, box {}",
+                            at(&mut (1..=4).map(|k| (r, k))),
+                            at(&mut (1..=4).map(|k| (k, c))),
+                            at(&mut (0..4).map(|k| (r0 + k / 2, c0 + k % 2)))
+                        );
+                        assert_eq!(reads, want, "{}\n{}", p.id, s.thinking);
+                        checked += 1;
+                    }
+                    for token in line.split_whitespace() {
+                        if let Some((cell, v)) = token.split_once('=') {
+                            if let [b'r', r, b'c', c] = *cell.as_bytes() {
+                                value.insert((r - b'0', c - b'0'), v.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "only {checked} reads checked");
     }
 
     #[test]
