@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use ponder_tasks::Family;
 use ponder_train::grpo::{AdvantageNorm, LossAggregation};
+use ponder_train::rl::MAX_ANCHOR_ROWS;
 use ponder_train::{rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome};
 
 use crate::charts;
@@ -65,7 +66,7 @@ pub struct RlArgs {
     #[arg(long)]
     lr: Option<f64>,
     /// Completion length cap (tokens).
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 640)]
     max_new_tokens: usize,
     /// Sampling temperature of the completions. Above 1 widens a near-deterministic
     /// policy's exploration; log-probs (and so the policy gradient) stay those of the policy.
@@ -93,35 +94,51 @@ pub struct RlArgs {
     /// Weight of a supervised anchor: every step also lowers the pretraining loss on a
     /// batch of solver traces from `--anchor-levels`, so RL on the hard levels does not
     /// unlearn the easy ones (0: off).
-    #[arg(long, default_value_t = 0.0)]
-    anchor: f64,
-    /// Levels of the anchor's traces, e.g. `count:1` (repeatable; default: level 1 of
-    /// every family RL trains on).
-    #[arg(long = "anchor-levels")]
+    #[arg(long)]
+    anchor: Option<f64>,
+    /// Levels of the anchor's traces, e.g. `count:1` (repeatable; default: for every
+    /// family RL trains on, the levels below its lowest trained one).
+    #[arg(long = "anchor-levels", requires = "anchor")]
     anchor_levels: Vec<String>,
-    /// Packed 768-token rows of traces in the anchor's batch each step.
-    #[arg(long, default_value_t = 4)]
+    /// Packed 768-token rows of traces in the anchor's batch each step (1 to 8).
+    #[arg(long, default_value_t = 4, requires = "anchor")]
     anchor_rows: usize,
     /// Seed of problems and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
-/// The anchor of `ponder rl`, from its flags; `None` when `--anchor` is 0.
+/// The anchor of `ponder rl`, from its flags; `None` without `--anchor` or with 0.
 fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<Option<AnchorConfig>> {
-    if args.anchor == 0.0 {
-        return Ok(None);
-    }
-    if !(args.anchor > 0.0 && args.anchor.is_finite()) {
-        bail!("--anchor {}: expected a positive weight such as 0.5, or 0 for none", args.anchor);
-    }
-    let sources = if args.anchor_levels.is_empty() {
-        trained.iter().map(|(f, _)| (*f, vec![1])).collect()
-    } else {
-        args.anchor_levels.iter().map(|spec| parse_levels(spec)).collect::<anyhow::Result<Vec<_>>>()?
+    let coef = match args.anchor {
+        None => return Ok(None),
+        Some(w) if w == 0.0 => return Ok(None),
+        Some(w) if w > 0.0 && w.is_finite() => w,
+        Some(w) => bail!("--anchor {w}: expected a positive weight such as 0.5, or 0 for none"),
     };
+    if !(1..=MAX_ANCHOR_ROWS).contains(&args.anchor_rows) {
+        bail!("--anchor-rows {}: expected 1 to {MAX_ANCHOR_ROWS}", args.anchor_rows);
+    }
+    let sources: Vec<(Family, Vec<u8>)> = if args.anchor_levels.is_empty() {
+        // The levels below each family's lowest trained level: what RL must not unlearn.
+        trained
+            .iter()
+            .filter_map(|(f, levels)| {
+                let lowest = levels.iter().copied().min().unwrap_or(1);
+                (lowest > 1).then(|| (*f, (1..lowest).collect()))
+            })
+            .collect()
+    } else {
+        args.anchor_levels.iter().map(|spec| parse_levels(spec)).collect::<anyhow::Result<_>>()?
+    };
+    if sources.is_empty() {
+        bail!(
+            "--anchor: every trained family starts at level 1, so there are no easier levels to hold; \
+             name them with --anchor-levels, e.g. count:1"
+        );
+    }
     let mixture = MixtureConfig { sources, ..MixtureConfig::default() };
-    Ok(Some(AnchorConfig { mixture, coef: args.anchor, rows: args.anchor_rows.max(1), seq_len: 768 }))
+    Ok(Some(AnchorConfig { mixture, coef, rows: args.anchor_rows, seq_len: 768 }))
 }
 
 /// Parses `family:1-3` or `family:2,4`.
@@ -265,5 +282,35 @@ mod tests {
         assert!(parse_levels("nonsense:1").is_err());
         assert!(parse_levels("word:2-x").expect_err("not a number").to_string().contains("\"x\" is not a level"));
         assert!(parse_levels("word:3-1").expect_err("empty").to_string().contains("range is empty"));
+    }
+
+    /// `ponder rl` arguments from a command line.
+    fn args(line: &[&str]) -> RlArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            rl: RlArgs,
+        }
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("rl").chain(line.iter().copied()))
+            .expect("valid flags")
+            .rl
+    }
+
+    #[test]
+    fn the_anchor_holds_the_levels_below_the_trained_ones_by_default() {
+        let trained = vec![(Family::Count, vec![3]), (Family::Word, vec![2, 4]), (Family::Letters, vec![1, 2])];
+        let a = anchor_config(&args(&["--init", "x", "--anchor", "0.5"]), &trained).expect("ok").expect("an anchor");
+        assert_eq!(a.mixture.sources, [(Family::Count, vec![1, 2]), (Family::Word, vec![1])]);
+        assert_eq!((a.coef, a.rows, a.seq_len), (0.5, 4, 768));
+        let named = args(&["--init", "x", "--anchor", "1", "--anchor-levels", "letters:1", "--anchor-rows", "2"]);
+        let a = anchor_config(&named, &trained).expect("ok").expect("an anchor");
+        assert_eq!((a.mixture.sources, a.rows), (vec![(Family::Letters, vec![1])], 2));
+        assert!(anchor_config(&args(&["--init", "x"]), &trained).expect("ok").is_none());
+        assert!(anchor_config(&args(&["--init", "x", "--anchor", "0"]), &trained).expect("ok").is_none());
+        let from_one = [(Family::Letters, vec![1, 2])];
+        let err = anchor_config(&args(&["--init", "x", "--anchor", "1"]), &from_one).expect_err("nothing to hold");
+        assert!(err.to_string().contains("--anchor-levels"), "{err}");
+        assert!(anchor_config(&args(&["--init", "x", "--anchor=-1"]), &trained).is_err());
+        assert!(anchor_config(&args(&["--init", "x", "--anchor", "1", "--anchor-rows", "9"]), &trained).is_err());
     }
 }

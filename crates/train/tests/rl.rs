@@ -160,11 +160,16 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
     assert_eq!(a.len(), 5);
     assert_eq!(b.len(), 5);
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.step, x.reward, x.groups_used, x.entropy), (y.step, y.reward, y.groups_used, y.entropy));
+        assert_eq!(
+            (x.step, x.reward, x.groups_used, x.entropy, x.anchor_loss),
+            (y.step, y.reward, y.groups_used, y.entropy, y.anchor_loss)
+        );
     }
     for e in &a {
         assert!((0.0..=1.0).contains(&e.dropped_groups) && e.groups_used <= 4, "{e:?}");
         assert!(e.flops > 0.0 && e.entropy > 0.0);
+        // Every step with an update also took the anchor's step.
+        assert!(e.groups_used == 0 || e.anchor_loss > 0.0, "{e:?}");
     }
 
     // The curve: steps 0, 1, 2, 4 and the final 5, with compute growing.
