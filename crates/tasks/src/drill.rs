@@ -12,7 +12,9 @@ use rand::Rng as _;
 
 use crate::Rng;
 
-/// The prompt of every drill document; the facts are its completion.
+/// The prompt of every drill document; the facts are its completion, with no thinking
+/// block: a drill is not a problem, and its distinct prompt keeps the model from
+/// confusing the two (problem documents always open their completion with `<think>`).
 pub const DRILL_PROMPT: &str = "Arithmetic facts, one per line.";
 
 /// `lines` random facts, one per line (`a + b = c`, `a - b = c`, `a * b = c`), drawn
