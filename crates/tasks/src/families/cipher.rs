@@ -228,17 +228,21 @@ fn clip(text: &str) -> String {
     out
 }
 
-/// One table cell: `t>l` (cipher letter, then the plain letter it stands for).
+/// One table cell: `Tl`, the cipher letter in capitals, then the plain letter it stands
+/// for. Capitals occur nowhere else in a trace, so looking a letter up is one step of
+/// the simplest copying a transformer learns (find the earlier `T`, copy what followed
+/// it). With `t>l` it had to match two tokens, `t` and `>`, and a 4-layer model never
+/// learned to: it decoded through the table into plausible words instead.
 fn cell(c: u8, p: u8) -> String {
-    format!("{}>{}", char::from(c), char::from(p))
+    format!("{}{}", char::from(c.to_ascii_uppercase()), char::from(p))
 }
 
-/// A whole table on one line: `v>p w>q x>r …`.
+/// A whole table on one line: `Vp Wq Xr …`.
 fn table_cells(table: &[(u8, u8)]) -> String {
     table.iter().map(|&(c, p)| cell(c, p)).collect::<Vec<_>>().join(" ")
 }
 
-/// `tqvm: t>l q>i v>n m>e -> line`: one word decoded through a table.
+/// `tqvm: Tl Qi Vn Me -> line`: one word decoded through a table.
 fn table_line(word: &str, plain: &[u8]) -> String {
     let cells: Vec<String> = word.bytes().zip(plain).map(|(c, &p)| cell(c, p)).collect();
     format!("{word}: {} -> {}", cells.join(" "), String::from_utf8_lossy(plain))
@@ -282,16 +286,17 @@ impl Cipher {
         let (Some(c0), Some(p0)) = (self.example_cipher.bytes().next(), self.example_plain.bytes().next()) else {
             return self.message_plain.clone();
         };
-        trace.line(format!("The first letters: {} stands for {}.", char::from(c0), char::from(p0)));
-        trace.line("If it is a shift, every letter moves alike. Walk both alphabets on from there:");
+        // The prose is lower case: capitals are kept for the table's keys.
+        trace.line(format!("first letters: {} stands for {}.", char::from(c0), char::from(p0)));
+        trace.line("if it is a shift, every letter moves alike. walk both alphabets on from there:");
         let table = Self::caesar_table(c0, p0);
         trace.line(table_cells(&table));
         let first = |text: &str| text.split_whitespace().next().unwrap_or("").to_string();
         let (example_word, example_plain) = (first(&self.example_cipher), first(&self.example_plain));
         let decoded: Vec<u8> = example_word.bytes().map(|c| lookup(&table, c)).collect();
         let ok = if decoded == example_plain.as_bytes() { "matches" } else { "does not match" };
-        trace.line(format!("Check {}, {ok}.", table_line(&example_word, &decoded)));
-        self.decode_with_table(trace, "So it is a shift. Decode with the table:", &table)
+        trace.line(format!("check {}, {ok}.", table_line(&example_word, &decoded)));
+        self.decode_with_table(trace, "so it is a shift. decode with the table:", &table)
     }
 
     fn solve_substitution(&self, trace: &mut Trace<'_>) -> String {
@@ -320,7 +325,7 @@ impl Cipher {
     }
 
     /// After the line `intro`, decodes the message word by word through `table` (cipher,
-    /// plain) pairs, one line a word (`tqvm: t>l q>i v>n m>e -> line`), then states the
+    /// plain) pairs, one line a word (`tqvm: Tl Qi Vn Me -> line`), then states the
     /// message. A slip reads the next or previous row of the table for one letter, and is
     /// corrected.
     fn decode_with_table(&self, trace: &mut Trace<'_>, intro: &str, table: &[(u8, u8)]) -> String {
@@ -345,7 +350,7 @@ impl Cipher {
             words.push(String::from_utf8_lossy(&plain).into_owned());
         }
         let plain = words.join(" ");
-        trace.line(format!("So the message is: {plain}"));
+        trace.line(format!("so the message is: {plain}"));
         plain
     }
 
@@ -610,15 +615,25 @@ mod tests {
             assert_eq!(cells.len(), 26, "{}", s.thinking);
             let mut cipher_letters: Vec<u8> = cells.iter().map(|cell| cell[0]).collect();
             for cell in &cells {
-                assert!(cell.len() == 3 && cell[1] == b'>', "{}: cell {:?}", p.id, String::from_utf8_lossy(cell));
+                let ok = cell.len() == 2 && cell[0].is_ascii_uppercase() && cell[1].is_ascii_lowercase();
+                assert!(ok, "{}: cell {:?}", p.id, String::from_utf8_lossy(cell));
                 // Each cell is true: the plain letter, encrypted, is the cipher letter.
-                assert_eq!(caesar(&char::from(cell[2]).to_string(), shift).as_bytes(), &cell[..1], "{}", p.id);
+                let encrypted = caesar(&char::from(cell[1]).to_string(), shift);
+                assert_eq!(encrypted.as_bytes(), &[cell[0].to_ascii_lowercase()], "{}", p.id);
             }
             cipher_letters.sort_unstable();
             cipher_letters.dedup();
             assert_eq!(cipher_letters.len(), 26, "{}: every letter once, z wrapping to a", p.id);
-            assert!(lines[3].starts_with("Check ") && lines[3].ends_with(", matches."), "{}", s.thinking);
+            assert!(lines[3].starts_with("check ") && lines[3].ends_with(", matches."), "{}", s.thinking);
             assert!(!s.thinking.contains('='), "{}: no letter arithmetic\n{}", p.id, s.thinking);
+            // Capitals are the table's keys and nothing else: each starts a two-letter cell.
+            let bytes = s.thinking.as_bytes();
+            for (i, &b) in bytes.iter().enumerate().filter(|(_, b)| b.is_ascii_uppercase()) {
+                let cell = i > 0
+                    && matches!(bytes[i - 1], b' ' | b'\n')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+                assert!(cell && bytes.get(i + 2).is_none_or(|&n| n == b' ' || n == b'\n'), "{}\n{}", p.id, s.thinking);
+            }
         }
     }
 
@@ -647,7 +662,7 @@ mod tests {
                 assert_eq!(s.answer, p.answer, "{}\n{}", p.id, s.thinking);
                 assert!(p.verify(&s.completion()).is_correct(), "{}\n{}", p.id, s.thinking);
                 assert_ne!(c.message_plain, c.example_plain);
-                for line in s.thinking.lines().filter(|l| l.starts_with("Check")) {
+                for line in s.thinking.lines().filter(|l| l.to_lowercase().starts_with("check")) {
                     assert!(line.ends_with("matches.") || line.ends_with("Matches."), "{}: {line}", p.id);
                 }
             }
