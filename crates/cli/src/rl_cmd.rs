@@ -111,8 +111,7 @@ pub struct RlArgs {
 /// The anchor of `ponder rl`, from its flags; `None` without `--anchor` or with 0.
 fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<Option<AnchorConfig>> {
     let coef = match args.anchor {
-        None => return Ok(None),
-        Some(w) if w == 0.0 => return Ok(None),
+        None | Some(0.0) => return Ok(None),
         Some(w) if w > 0.0 && w.is_finite() => w,
         Some(w) => bail!("--anchor {w}: expected a positive weight such as 0.5, or 0 for none"),
     };

@@ -628,7 +628,7 @@ mod tests {
             assert!(!s.thinking.contains('='), "{}: no letter arithmetic\n{}", p.id, s.thinking);
             // Capitals are the table's keys and nothing else: each starts a two-letter cell.
             let bytes = s.thinking.as_bytes();
-            for (i, &b) in bytes.iter().enumerate().filter(|(_, b)| b.is_ascii_uppercase()) {
+            for i in (0..bytes.len()).filter(|&i| bytes[i].is_ascii_uppercase()) {
                 let cell = i > 0
                     && matches!(bytes[i - 1], b' ' | b'\n')
                     && bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
