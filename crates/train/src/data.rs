@@ -196,7 +196,11 @@ mod tests {
         let drills = MixtureConfig { drill_share: 0.5, ..plain };
         let with = text(&drills);
         assert!(with.contains(drill::DRILL_PROMPT), "{with}");
-        assert!(with.contains(" = "), "{with}");
+        // The facts follow their prompt: `17 + 7 = 24`, one per line.
+        let after = with.split(drill::DRILL_PROMPT).nth(1).unwrap_or_default();
+        let fact = after.lines().find(|l| !l.is_empty()).unwrap_or_default();
+        let parts: Vec<&str> = fact.split(' ').collect();
+        assert!(parts.len() == 5 && parts[3] == "=" && parts[4].parse::<i64>().is_ok(), "{fact:?} in {with}");
         // A run config written before the field existed still reads, with no drills.
         let old = r#"{"sources":[["word",[1]]],"mistake_rate":0.15}"#;
         let read: MixtureConfig = serde_json::from_str(old).expect("old mixture config");
