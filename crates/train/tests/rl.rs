@@ -8,7 +8,7 @@ use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner};
 use ponder_tasks::Family;
-use ponder_train::data::{packed_batch, MixtureConfig};
+use ponder_train::data::packed_batch;
 use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::Anchor;
@@ -27,17 +27,24 @@ fn tiny(max_seq_len: usize) -> TinyConfig {
     }
 }
 
+/// A trainable `tiny(max_seq_len)` model seeded by `seed`, its AdamW at `lr`, and the
+/// token-mean update settings without KL.
+fn trainable(max_seq_len: usize, seed: u64, lr: f64) -> (TinyReasoner, AdamW, UpdateSettings) {
+    let device = Device::Cpu;
+    let config = tiny(max_seq_len);
+    let varmap = init_weights(&config, seed, &device).expect("init");
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+    let adamw = AdamWConfig { lr, weight_decay: 0.0, ..AdamWConfig::default() };
+    let optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
+    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
+    (model, optimizer, settings)
+}
+
 /// The task: write lowercase letters. Reward = share of the 4 sampled tokens that are
 /// `a`..=`z` (about 10% for a random model). GRPO must push it up within 30 steps.
 #[test]
 fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
-    let device = Device::Cpu;
-    let config = tiny(16);
-    let varmap = init_weights(&config, 3, &device).expect("init");
-    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
-    let adamw = AdamWConfig { lr: 2e-2, weight_decay: 0.0, ..AdamWConfig::default() };
-    let mut optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
-    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
+    let (model, mut optimizer, settings) = trainable(16, 3, 2e-2);
     let params = SamplingParams { temperature: 1.0, max_new_tokens: 4, ..SamplingParams::default() };
     let (groups, group) = (16usize, 8usize);
     let mut rewards_per_step = Vec::new();
@@ -76,15 +83,8 @@ fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
 /// the cross-entropy of the anchor's traces, step after step.
 #[test]
 fn the_supervised_anchor_lowers_the_trace_loss() {
-    let device = Device::Cpu;
-    let config = tiny(384);
-    let varmap = init_weights(&config, 5, &device).expect("init");
-    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
-    let adamw = AdamWConfig { lr: 1e-2, weight_decay: 0.0, ..AdamWConfig::default() };
-    let mut optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
-    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
-    let mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 };
-    let batch = packed_batch(&mixture, 0, 0, 2, 384, &device).expect("traces");
+    let (model, mut optimizer, settings) = trainable(384, 5, 1e-2);
+    let batch = packed_batch(&common::count_level_1(), 0, 0, 2, 384, &Device::Cpu).expect("traces");
     assert!(batch.loss_tokens > 200);
     let rollouts = vec![Rollout {
         prompt: vec![special::BOS, u32::from(b'x')],
@@ -123,12 +123,7 @@ fn rl_config(init: &std::path::Path, steps: u64) -> RlConfig {
     config.checkpoint_every = 2;
     config.updates_per_batch = 2;
     // A supervised anchor on count level 1, so resuming covers its data stream too.
-    config.anchor = Some(AnchorConfig {
-        mixture: MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 },
-        coef: 0.5,
-        rows: 1,
-        seq_len: 256,
-    });
+    config.anchor = Some(AnchorConfig { mixture: common::count_level_1(), coef: 0.5, rows: 1, seq_len: 256 });
     config
 }
 

@@ -5,6 +5,11 @@ use ponder_tasks::Family;
 use ponder_train::data::MixtureConfig;
 use ponder_train::PretrainConfig;
 
+/// Count level 1 only, without mistakes or drills: the quickest family to learn.
+pub fn count_level_1() -> MixtureConfig {
+    MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 }
+}
+
 /// A very small model and batch so the test takes seconds.
 pub fn quick_config(steps: u64) -> PretrainConfig {
     let mut config = PretrainConfig::for_preset(Preset::Nano);
@@ -16,7 +21,7 @@ pub fn quick_config(steps: u64) -> PretrainConfig {
     config.minutes = None;
     config.warmup_steps = 5;
     config.optimizer.lr = 3e-3;
-    config.mixture = MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 };
+    config.mixture = count_level_1();
     config.log_every = 5;
     config.eval_every = 1000;
     config.eval_per_level = 2;
