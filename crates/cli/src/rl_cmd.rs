@@ -68,8 +68,9 @@ pub struct RlArgs {
     /// Completion length cap (tokens).
     #[arg(long, default_value_t = 640)]
     max_new_tokens: usize,
-    /// Sampling temperature of the completions. Above 1 widens a near-deterministic
-    /// policy's exploration; log-probs (and so the policy gradient) stay those of the policy.
+    /// Temperature of the trained policy: completions are sampled, and their log-probs and
+    /// gradient computed, at the model's logits / T. Greedy answers do not depend on T;
+    /// below 1 the samples stay near the greedy path, above 1 they explore wider.
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
     /// KL penalty coefficient toward the starting model (0: off).

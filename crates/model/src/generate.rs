@@ -26,12 +26,24 @@ pub struct SamplingParams {
     /// Thinking-token limits enforced while sampling (none by default).
     #[serde(default)]
     pub budget: Budget,
+    /// Record each token's log-probability under the tempered distribution it was drawn
+    /// from (logits / temperature) instead of the model's own: RL that trains the tempered
+    /// policy needs these. Greedy decoding always records the model's own.
+    #[serde(default)]
+    pub tempered_logprobs: bool,
 }
 
 impl Default for SamplingParams {
     fn default() -> Self {
         // Plain sampling from the model's distribution: what RL needs for unbiased log-probs.
-        Self { temperature: 1.0, top_k: 0, top_p: 1.0, max_new_tokens: 512, budget: Budget::default() }
+        Self {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            max_new_tokens: 512,
+            budget: Budget::default(),
+            tempered_logprobs: false,
+        }
     }
 }
 
@@ -152,6 +164,9 @@ pub fn generate<M: CausalLm + ?Sized>(
         })
         .collect();
     let mut done = vec![false; b];
+    // Log-probs are read from logits × this: the tempered distribution when asked for.
+    let logprob_scale =
+        if params.tempered_logprobs && params.temperature > 0.0 { 1.0 / params.temperature } else { 1.0 };
     for _ in 0..max_new {
         let rows: Vec<Vec<f32>> = last.to_vec2()?;
         let mut next = vec![steer.pad; b];
@@ -162,7 +177,7 @@ pub fn generate<M: CausalLm + ?Sized>(
             let chosen = budgets[i].forced().unwrap_or_else(|| sample(&rows[i], params, &steer.never, &mut rngs[i]));
             let token = budgets[i].emit(chosen, &cues);
             out[i].tokens.push(token);
-            out[i].logprobs.push(log_softmax_at(&rows[i], token as usize));
+            out[i].logprobs.push(log_softmax_at(&rows[i], token as usize, logprob_scale));
             on_token(i, token);
             if steer.stop.contains(&token) {
                 done[i] = true;
@@ -209,11 +224,12 @@ fn opens_thinking(prompt: &[u32], cues: &crate::BudgetTokens) -> bool {
     }
 }
 
-/// `log softmax(logits)[index]`, computed stably.
-fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
-    logits[index] - max - sum.ln()
+/// `log softmax(logits × scale)[index]`, computed stably (`scale` = 1 / temperature reads
+/// the tempered distribution).
+fn log_softmax_at(logits: &[f32], index: usize, scale: f32) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) * scale;
+    let sum: f32 = logits.iter().map(|&l| (l * scale - max).exp()).sum();
+    logits[index] * scale - max - sum.ln()
 }
 
 /// Picks a token from one row of logits; tokens in `never` are never produced.
@@ -267,7 +283,10 @@ mod tests {
     fn log_softmax_matches_the_definition() {
         let logits = [1.0f32, 2.0, 3.0];
         let z: f32 = logits.iter().map(|l| l.exp()).sum();
-        assert!((log_softmax_at(&logits, 2) - (3.0f32.exp() / z).ln()).abs() < 1e-6);
+        assert!((log_softmax_at(&logits, 2, 1.0) - (3.0f32.exp() / z).ln()).abs() < 1e-6);
+        // At temperature 0.5 the logits count double.
+        let z2: f32 = logits.iter().map(|l| (2.0 * l).exp()).sum();
+        assert!((log_softmax_at(&logits, 0, 2.0) - (2.0f32.exp() / z2).ln()).abs() < 1e-6);
     }
 
     #[test]

@@ -62,7 +62,10 @@ pub struct RlConfig {
     pub steps: Option<u64>,
     /// … or after this many minutes of RL (evaluations excluded).
     pub minutes: Option<f64>,
-    /// Sampling temperature of the policy (1 samples the policy itself).
+    /// Temperature of the policy RL trains: completions are sampled from, and their
+    /// log-probs (so the gradient) computed at, the model's logits / temperature. Greedy
+    /// decoding is the same at every temperature; below 1 the samples stay nearer the
+    /// greedy path, where the greedy answer is decided.
     pub temperature: f32,
     /// Completion length cap in tokens.
     pub max_new_tokens: usize,
@@ -289,6 +292,7 @@ fn sample_groups(
     let params = SamplingParams {
         temperature: config.temperature,
         max_new_tokens: config.max_new_tokens,
+        tempered_logprobs: true,
         ..SamplingParams::default()
     };
     let prompts: Vec<String> =
@@ -416,7 +420,12 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     }
 
     let heldout = heldout_set(&config.evaluated_pairs(), config.eval_per_level)?;
-    let settings = UpdateSettings { clip: config.clip, aggregation: config.aggregation, kl_beta: config.kl_beta };
+    let settings = UpdateSettings {
+        clip: config.clip,
+        aggregation: config.aggregation,
+        kl_beta: config.kl_beta,
+        temperature: config.temperature,
+    };
     let deadline = config.minutes.map(|m| m * 60.0);
     let bar = ProgressBar::new(config.steps.unwrap_or(0));
     let template = if config.steps.is_some() {

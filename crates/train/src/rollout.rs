@@ -33,6 +33,11 @@ pub struct UpdateSettings {
     pub aggregation: LossAggregation,
     /// KL coefficient β toward the reference model (used only when a reference is given).
     pub kl_beta: f64,
+    /// The temperature of the policy being trained: its log-probs are those of the model's
+    /// logits / temperature (1: the model itself). Rollouts sampled at this temperature,
+    /// with log-probs recorded at it, make the update exactly on-policy; greedy decoding is
+    /// the same at every temperature.
+    pub temperature: f32,
 }
 
 /// A supervised term added to a policy update: the pretraining loss on a packed batch of
@@ -131,10 +136,11 @@ fn policy_batch(
     })
 }
 
-/// (n, len) log-probabilities of the batch's targets under `model`, and the (n, len, vocab)
-/// log-softmax they were read from.
-fn target_logprobs(model: &TinyReasoner, batch: &PolicyBatch) -> Result<(Tensor, Tensor)> {
+/// (n, len) log-probabilities of the batch's targets under `model` at `temperature`, and
+/// the (n, len, vocab) log-softmax they were read from.
+fn target_logprobs(model: &TinyReasoner, batch: &PolicyBatch, temperature: f32) -> Result<(Tensor, Tensor)> {
     let logits = model.forward(&batch.inputs, &batch.positions, &batch.attention, None)?; // (n, len, vocab)
+    let logits = if temperature == 1.0 { logits } else { logits.affine(1.0 / temperature as f64, 0.0)? };
     let logp_all = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     let logp = logp_all.gather(&batch.targets.unsqueeze(2)?, 2)?.squeeze(2)?; // (n, len)
     Ok((logp, logp_all))
@@ -201,13 +207,13 @@ fn policy_gradients(
         let members: Vec<&Rollout> = chunk.iter().map(|&i| &rollouts[i]).collect();
         let member_weights: Vec<&Vec<f32>> = chunk.iter().map(|&i| &weights[i]).collect();
         let batch = policy_batch(&members, &member_weights, model.device())?;
-        let (logp, logp_all) = target_logprobs(model, &batch)?;
+        let (logp, logp_all) = target_logprobs(model, &batch, settings.temperature)?;
         let masked_sum =
             |t: &Tensor| -> Result<f64> { Ok((t * &batch.completion_mask)?.sum_all()?.to_scalar::<f32>()? as f64) };
         ratio_sum += masked_sum(&(logp.detach() - &batch.old_logp)?.exp()?.affine(1.0, -1.0)?.abs()?)?;
         entropy_sum += masked_sum(&(logp_all.exp()? * &logp_all)?.sum(D::Minus1)?.neg()?.detach())?;
         let reference_logp = match reference {
-            Some(r) => Some(target_logprobs(r, &batch)?.0.detach()),
+            Some(r) => Some(target_logprobs(r, &batch, settings.temperature)?.0.detach()),
             None => None,
         };
         let terms = PolicyTerms {
@@ -270,8 +276,12 @@ mod tests {
                 advantage: i as f32 - 2.0,
             })
             .collect();
-        let settings =
-            UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::SequenceMean, kl_beta: 0.0 };
+        let settings = UpdateSettings {
+            clip: Clip::default(),
+            aggregation: LossAggregation::SequenceMean,
+            kl_beta: 0.0,
+            temperature: 0.7,
+        };
         let varmap = init_weights(&config, 1, &device).expect("init");
         let model =
             TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");

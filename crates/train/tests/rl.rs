@@ -36,7 +36,12 @@ fn trainable(max_seq_len: usize, seed: u64, lr: f64) -> (TinyReasoner, AdamW, Up
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
     let adamw = AdamWConfig { lr, weight_decay: 0.0, ..AdamWConfig::default() };
     let optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
-    let settings = UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0 };
+    let settings = UpdateSettings {
+        clip: Clip::default(),
+        aggregation: LossAggregation::TokenMean,
+        kl_beta: 0.0,
+        temperature: 1.0,
+    };
     (model, optimizer, settings)
 }
 
@@ -77,6 +82,35 @@ fn grpo_raises_the_reward_of_a_trivially_learnable_task() {
     let first: f32 = rewards_per_step[..3].iter().sum::<f32>() / 3.0;
     let last: f32 = rewards_per_step[27..].iter().sum::<f32>() / 3.0;
     assert!(last > first + 0.3, "reward went from {first:.3} to {last:.3}: {rewards_per_step:?}");
+}
+
+/// RL trains the tempered policy: the log-probs recorded while sampling at temperature T
+/// are those the update recomputes at T (its ratio starts at 1), not the model's own.
+#[test]
+fn tempered_sampling_and_the_update_agree_on_log_probs() {
+    let (model, mut optimizer, mut settings) = trainable(16, 4, 0.0);
+    let params =
+        SamplingParams { temperature: 0.5, max_new_tokens: 6, tempered_logprobs: true, ..SamplingParams::default() };
+    let prompts = vec![vec![special::BOS, u32::from(b'x')]; 8];
+    let seeds: Vec<u64> = (0..8).collect();
+    let generated = generate(&model, &prompts, &seeds, &params, |_, _| {}).expect("generate");
+    let rollouts: Vec<Rollout> = generated
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Rollout {
+            prompt: prompts[0].clone(),
+            completion: g.tokens.clone(),
+            logprobs: g.logprobs.clone(),
+            advantage: if i % 2 == 0 { 0.5 } else { -0.5 },
+        })
+        .collect();
+    // At learning rate 0 the weights stay put, so both updates see the same model.
+    settings.temperature = 1.0;
+    let untempered = policy_update(&model, None, &mut optimizer, &rollouts, settings, 0.0, None).expect("update");
+    settings.temperature = 0.5;
+    let tempered = policy_update(&model, None, &mut optimizer, &rollouts, settings, 0.0, None).expect("update");
+    assert!(tempered.ratio_error < 1e-4, "tempered ratio error {}", tempered.ratio_error);
+    assert!(untempered.ratio_error > 100.0 * tempered.ratio_error.max(1e-6), "untempered {}", untempered.ratio_error);
 }
 
 /// With rollouts that carry no advantage, an update is the anchor's alone: it must lower
