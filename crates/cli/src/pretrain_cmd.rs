@@ -61,6 +61,10 @@ pub struct PretrainArgs {
     /// instead of problems, e.g. 0.15 (default 0).
     #[arg(long, value_parser = parse_share)]
     drill_share: Option<f64>,
+    /// Share of documents that are lookup drills (a letter table, then strings decoded
+    /// through it: `tqv: Tl Qi Vn -> lin`), the step Caesar traces stand on (default 0).
+    #[arg(long, value_parser = parse_share)]
+    lookup_share: Option<f64>,
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
     lr: Option<f64>,
@@ -146,6 +150,9 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         }
         if let Some(share) = args.drill_share {
             config.mixture.drill_share = share;
+        }
+        if let Some(share) = args.lookup_share {
+            config.mixture.lookup_share = share;
         }
         config.eval_per_level = args.heldout;
         if let Some(init) = &args.init {

@@ -1,4 +1,6 @@
-//! Arithmetic drills: lists of the one-step facts that worked arithmetic stands on.
+//! Drills: documents of the one-step skills solver traces stand on, shown on their own.
+//!
+//! **Arithmetic drills** list the one-step facts that worked arithmetic stands on.
 //!
 //! Worked arithmetic ([`crate::arithmetic`]) breaks `19 * 13` into steps, but it stops at
 //! facts such as `17 + 7 = 24`, `29 + 8 = 37`, `30 + 27 = 57` or `7 * 8 = 56`. Inside
@@ -8,8 +10,18 @@
 //! pretraining mixture can show them as often as they are needed: the "reasoning data
 //! first" recipe of a small model, applied to its weakest step.
 
+//!
+//! **Lookup drills** are a letter table in the cells of the Caesar and substitution traces
+//! (`Tl`: cipher letter in capitals, then the plain letter), then random letter strings
+//! decoded through it (`tqv: Tl Qi Vn -> lin`). A Caesar trace decodes by looking its
+//! letters up in the table it wrote; the 4-layer tiny reasoner built and checked that
+//! table without fault, then decoded into plausible English words instead. Strings of
+//! random letters leave no word to guess, only the lookup to learn.
+
+use rand::seq::SliceRandom;
 use rand::Rng as _;
 
+use crate::families::cipher::{lookup, table_cells, table_line};
 use crate::Rng;
 
 /// The prompt of every drill document; the facts are its completion, with no thinking
@@ -57,6 +69,36 @@ pub fn drill(rng: &mut Rng, lines: usize) -> String {
     out
 }
 
+/// The prompt of every lookup drill document (its completion has no thinking block).
+pub const LOOKUP_PROMPT: &str = "Look the letters up in the table.";
+
+/// A 26-cell letter table, then `lines` random strings of 3-6 letters decoded through it,
+/// one per line. Half the tables are shifts written from a random first pair, walking
+/// both alphabets as a Caesar trace does; half are random substitutions, their keys in
+/// a random order.
+pub fn lookup_drill(rng: &mut Rng, lines: usize) -> String {
+    let alphabet: Vec<u8> = (b'a'..=b'z').collect();
+    let table: Vec<(u8, u8)> = if rng.random_bool(0.5) {
+        let (c0, p0) = (rng.random_range(0..26u8), rng.random_range(0..26u8));
+        (0..26u8).map(|i| (b'a' + (c0 + i) % 26, b'a' + (p0 + i) % 26)).collect()
+    } else {
+        let mut keys = alphabet.clone();
+        let mut values = alphabet.clone();
+        keys.shuffle(rng);
+        values.shuffle(rng);
+        keys.into_iter().zip(values).collect()
+    };
+    let mut out = table_cells(&table);
+    for _ in 0..lines {
+        let len = rng.random_range(3..=6);
+        let word: String = (0..len).map(|_| char::from(alphabet[rng.random_range(0..26)])).collect();
+        let plain: Vec<u8> = word.bytes().map(|c| lookup(&table, c)).collect();
+        out.push('\n');
+        out.push_str(&table_line(&word, &plain));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +127,41 @@ mod tests {
         }
         assert_eq!(ops.len(), 3, "all three operators appear");
         assert_eq!(drill(&mut Rng::seed_from_u64(3), 50), drill(&mut Rng::seed_from_u64(3), 50));
+    }
+
+    /// Every lookup agrees with the table on the first line; the table maps each letter
+    /// once; capitals appear only as keys; drills are seeded.
+    #[test]
+    fn every_lookup_reads_the_table() {
+        for seed in 0..40 {
+            let text = lookup_drill(&mut Rng::seed_from_u64(seed), 12);
+            let mut lines = text.lines();
+            let table: std::collections::BTreeMap<char, char> = lines
+                .next()
+                .expect("a table line")
+                .split(' ')
+                .map(|cell| {
+                    let mut c = cell.chars();
+                    let (key, value) = (c.next().expect("key"), c.next().expect("value"));
+                    assert!(key.is_ascii_uppercase() && value.is_ascii_lowercase() && c.next().is_none(), "{cell}");
+                    (key.to_ascii_lowercase(), value)
+                })
+                .collect();
+            assert_eq!(table.len(), 26, "{text}");
+            let rest: Vec<&str> = lines.collect();
+            assert_eq!(rest.len(), 12);
+            for line in rest {
+                let (word, tail) = line.split_once(": ").expect("word: cells -> plain");
+                let (cells, plain) = tail.split_once(" -> ").expect("cells -> plain");
+                let want: String = word.chars().map(|c| table[&c]).collect();
+                assert_eq!(plain, want, "{line} against the table");
+                assert!(cells.split(' ').all(|cell| table[&cell.chars().next().expect("key").to_ascii_lowercase()]
+                    == cell.chars().nth(1).expect("value")));
+                assert!(!word.chars().chain(plain.chars()).any(|c| c.is_ascii_uppercase()), "{line}");
+            }
+        }
+        let seeded = |s| lookup_drill(&mut Rng::seed_from_u64(s), 5);
+        assert_eq!(seeded(7), seeded(7));
+        assert_ne!(seeded(7), seeded(8));
     }
 }

@@ -13,6 +13,9 @@ use crate::{Error, Result};
 /// Facts in one drill document: about 400 bytes, the length of an easy problem's trace.
 const DRILL_LINES: usize = 32;
 
+/// Decoded strings in one lookup drill: with its table, about 500 bytes.
+const LOOKUP_LINES: usize = 12;
+
 /// Which problems the mixture draws from, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MixtureConfig {
@@ -26,6 +29,11 @@ pub struct MixtureConfig {
     /// runs written before this field read as) draws only problems.
     #[serde(default)]
     pub drill_share: f64,
+    /// Share of documents that are lookup drills ([`ponder_tasks::drill::lookup_drill`]): a
+    /// letter table, then strings decoded through it, the step Caesar traces stand on. 0
+    /// by default, as for `drill_share`.
+    #[serde(default)]
+    pub lookup_share: f64,
 }
 
 impl Default for MixtureConfig {
@@ -44,6 +52,7 @@ impl Default for MixtureConfig {
             ],
             mistake_rate: 0.15,
             drill_share: 0.0,
+            lookup_share: 0.0,
         }
     }
 }
@@ -61,8 +70,9 @@ impl MixtureConfig {
     }
 
     /// Document `index` of the stream seeded by `seed`: a training-split problem with its
-    /// solver trace (or, with probability `drill_share`, an arithmetic drill), as tokens
-    /// and per-token "in the completion" flags.
+    /// solver trace (or, with probability `drill_share`, an arithmetic drill, or with
+    /// probability `lookup_share` of the rest, a lookup drill), as tokens and per-token
+    /// "in the completion" flags.
     pub fn document(&self, seed: u64, index: &[u64]) -> Result<(Vec<u32>, Vec<bool>)> {
         let pairs = self.pairs();
         if pairs.is_empty() {
@@ -73,6 +83,10 @@ impl MixtureConfig {
         if self.drill_share > 0.0 && rng.random_bool(self.drill_share.min(1.0)) {
             let facts = drill::drill(&mut rng, DRILL_LINES);
             return Ok(ByteTokenizer.encode_document(drill::DRILL_PROMPT, &facts));
+        }
+        if self.lookup_share > 0.0 && rng.random_bool(self.lookup_share.min(1.0)) {
+            let lookups = drill::lookup_drill(&mut rng, LOOKUP_LINES);
+            return Ok(ByteTokenizer.encode_document(drill::LOOKUP_PROMPT, &lookups));
         }
         let (family, level) = pairs[rng.random_range(0..pairs.len())];
         // About 1 in 8 prompts is held out; skip those (the test split is never trained on).
@@ -205,5 +219,26 @@ mod tests {
         let old = r#"{"sources":[["word",[1]]],"mistake_rate":0.15}"#;
         let read: MixtureConfig = serde_json::from_str(old).expect("old mixture config");
         assert_eq!(read.drill_share, 0.0);
+        assert_eq!(read.lookup_share, 0.0);
+    }
+
+    #[test]
+    fn lookup_drills_join_the_mixture_only_when_asked_for() {
+        let text = |mixture: &MixtureConfig| {
+            let batch = packed_batch(mixture, 5, 0, 2, 768, &Device::Cpu).expect("batch");
+            let rows = batch.inputs.to_vec2::<u32>().expect("ids");
+            rows.iter().map(|r| ByteTokenizer.decode(r)).collect::<String>()
+        };
+        let plain = MixtureConfig::default();
+        assert!(!text(&plain).contains(drill::LOOKUP_PROMPT));
+        let with = text(&MixtureConfig { lookup_share: 0.5, ..plain.clone() });
+        assert!(with.contains(drill::LOOKUP_PROMPT), "{with}");
+        // The table follows the prompt: 26 cells such as `Tl`.
+        let after = with.split(drill::LOOKUP_PROMPT).nth(1).unwrap_or_default();
+        let table = after.lines().find(|l| !l.is_empty()).unwrap_or_default();
+        assert_eq!(table.split(' ').count(), 26, "{table:?}");
+        // Turning lookups on leaves the arithmetic drills' stream as it was.
+        let drills = MixtureConfig { drill_share: 1.0, ..plain.clone() };
+        assert_eq!(text(&drills), text(&MixtureConfig { lookup_share: 0.5, ..drills.clone() }));
     }
 }

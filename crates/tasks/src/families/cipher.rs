@@ -238,18 +238,18 @@ fn cell(c: u8, p: u8) -> String {
 }
 
 /// A whole table on one line: `Vp Wq Xr …`.
-fn table_cells(table: &[(u8, u8)]) -> String {
+pub(crate) fn table_cells(table: &[(u8, u8)]) -> String {
     table.iter().map(|&(c, p)| cell(c, p)).collect::<Vec<_>>().join(" ")
 }
 
 /// `tqvm: Tl Qi Vn Me -> line`: one word decoded through a table.
-fn table_line(word: &str, plain: &[u8]) -> String {
+pub(crate) fn table_line(word: &str, plain: &[u8]) -> String {
     let cells: Vec<String> = word.bytes().zip(plain).map(|(c, &p)| cell(c, p)).collect();
     format!("{word}: {} -> {}", cells.join(" "), String::from_utf8_lossy(plain))
 }
 
 /// The plain letter `table` gives cipher letter `c`, or `?` when it has none.
-fn lookup(table: &[(u8, u8)], c: u8) -> u8 {
+pub(crate) fn lookup(table: &[(u8, u8)], c: u8) -> u8 {
     table.iter().find(|&&(x, _)| x == c).map_or(b'?', |&(_, p)| p)
 }
 

@@ -7,7 +7,7 @@ use ponder_train::PretrainConfig;
 
 /// Count level 1 only, without mistakes or drills: the quickest family to learn.
 pub fn count_level_1() -> MixtureConfig {
-    MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, drill_share: 0.0 }
+    MixtureConfig { sources: vec![(Family::Count, vec![1])], mistake_rate: 0.0, ..MixtureConfig::default() }
 }
 
 /// A very small model and batch so the test takes seconds.
