@@ -198,13 +198,16 @@ mod tests {
         assert!(!learned.contains(&special::BOS));
     }
 
+    /// The text of the first two 768-token rows of `mixture`'s stream seeded by `seed`.
+    fn first_rows_text(mixture: &MixtureConfig, seed: u64) -> String {
+        let batch = packed_batch(mixture, seed, 0, 2, 768, &Device::Cpu).expect("batch");
+        let rows = batch.inputs.to_vec2::<u32>().expect("ids");
+        rows.iter().map(|r| ByteTokenizer.decode(r)).collect()
+    }
+
     #[test]
     fn drills_join_the_mixture_only_when_asked_for() {
-        let text = |mixture: &MixtureConfig| {
-            let batch = packed_batch(mixture, 4, 0, 2, 768, &Device::Cpu).expect("batch");
-            let rows = batch.inputs.to_vec2::<u32>().expect("ids");
-            rows.iter().map(|r| ByteTokenizer.decode(r)).collect::<String>()
-        };
+        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 4);
         let plain = MixtureConfig::default();
         assert!(!text(&plain).contains(drill::DRILL_PROMPT));
         let drills = MixtureConfig { drill_share: 0.5, ..plain };
@@ -224,11 +227,7 @@ mod tests {
 
     #[test]
     fn lookup_drills_join_the_mixture_only_when_asked_for() {
-        let text = |mixture: &MixtureConfig| {
-            let batch = packed_batch(mixture, 5, 0, 2, 768, &Device::Cpu).expect("batch");
-            let rows = batch.inputs.to_vec2::<u32>().expect("ids");
-            rows.iter().map(|r| ByteTokenizer.decode(r)).collect::<String>()
-        };
+        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 5);
         let plain = MixtureConfig::default();
         assert!(!text(&plain).contains(drill::LOOKUP_PROMPT));
         let with = text(&MixtureConfig { lookup_share: 0.5, ..plain.clone() });
