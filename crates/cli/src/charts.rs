@@ -1,45 +1,49 @@
 //! The charts of the two o1 curves, built from what the runs write.
 
-use std::collections::BTreeMap;
-
 use ponder_eval::{Chart, Series};
 use ponder_train::CurvePoint;
 
-/// Mean pass@1 (in %) per family of one curve point (over the family's evaluated levels).
-fn family_means(point: &CurvePoint) -> BTreeMap<String, f64> {
-    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    for (key, value) in &point.pass1 {
-        let family = key.split('/').next().unwrap_or(key).to_string();
-        let entry = sums.entry(family).or_default();
-        entry.0 += value;
-        entry.1 += 1;
-    }
-    sums.into_iter().map(|(k, (s, n))| (k, 100.0 * s / n.max(1) as f64)).collect()
+/// Mean pass@1 (in %) of one curve point over `keys` (`count/2`, ...) that it holds.
+fn mean_over(point: &CurvePoint, keys: &[&String]) -> Option<f64> {
+    let values: Vec<f64> = keys.iter().filter_map(|k| point.pass1.get(*k)).copied().collect();
+    (!values.is_empty()).then(|| 100.0 * values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// Held-out pass@1 against cumulative RL compute (log x), one line per family plus the
-/// mean, and the mean before RL as a dashed baseline: the o1 train-time chart.
-pub fn train_compute(curve: &[CurvePoint]) -> Chart {
-    let trained: Vec<&CurvePoint> = curve.iter().filter(|p| p.flops > 0.0).collect();
-    let mut by_family: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for p in &trained {
-        for (family, value) in family_means(p) {
-            by_family.entry(family).or_default().push((p.flops, value));
-        }
-    }
-    let mut series: Vec<Series> =
-        by_family.into_iter().map(|(name, points)| Series { name, points, dashed: false }).collect();
+/// `count/2` as a legend label: `count 2`.
+fn level_label(key: &str) -> String {
+    key.replace('/', " ")
+}
+
+/// Held-out pass@1 against cumulative RL compute (log x): the o1 train-time chart. One
+/// line per evaluated level, solid for the levels RL trains (`trained`, as curve keys
+/// like `count/2`) and dashed for the levels it only watches (`word 1 (watched)`), the
+/// mean of the trained levels, and that mean before RL as a dashed baseline. With no
+/// trained level among the evaluated ones, every level counts as trained.
+pub fn train_compute(curve: &[CurvePoint], trained: &[String]) -> Chart {
+    let points: Vec<&CurvePoint> = curve.iter().filter(|p| p.flops > 0.0).collect();
+    let keys: Vec<&String> = curve.first().map(|p| p.pass1.keys().collect()).unwrap_or_default();
+    let is_trained = |key: &String| trained.contains(key) || !keys.iter().any(|k| trained.contains(k));
+    let mut series: Vec<Series> = keys
+        .iter()
+        .map(|&key| {
+            let watched = !is_trained(key);
+            Series {
+                name: if watched { format!("{} (watched)", level_label(key)) } else { level_label(key) },
+                points: points.iter().filter_map(|p| p.pass1.get(key).map(|v| (p.flops, 100.0 * v))).collect(),
+                dashed: watched,
+            }
+        })
+        .collect();
+    let trained_keys: Vec<&String> = keys.iter().copied().filter(|k| is_trained(k)).collect();
     series.push(Series {
-        name: "mean".into(),
-        points: trained.iter().map(|p| (p.flops, 100.0 * p.mean_pass1)).collect(),
+        name: "trained mean".into(),
+        points: points.iter().filter_map(|p| mean_over(p, &trained_keys).map(|y| (p.flops, y))).collect(),
         dashed: false,
     });
-    if let (Some(start), Some(first), Some(last)) =
-        (curve.first().filter(|p| p.step == 0), trained.first(), trained.last())
-    {
-        let y = 100.0 * start.mean_pass1;
+    let before = curve.first().filter(|p| p.step == 0).and_then(|p| mean_over(p, &trained_keys));
+    if let (Some(y), Some(first), Some(last)) = (before, points.first(), points.last()) {
         series.push(Series {
-            name: "mean before RL".into(),
+            name: "trained mean before RL".into(),
             points: vec![(first.flops, y), (last.flops, y)],
             dashed: true,
         });
@@ -87,5 +91,42 @@ pub fn train_corrections(curve: &[CurvePoint]) -> Chart {
                 .collect(),
             dashed: false,
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(step: u64, flops: f64, count2: f64, word1: f64) -> CurvePoint {
+        CurvePoint {
+            step,
+            flops,
+            seconds: step as f64,
+            pass1: [("count/2".to_string(), count2), ("word/1".to_string(), word1)].into_iter().collect(),
+            mean_pass1: (count2 + word1) / 2.0,
+            thinking_tokens: 100.0,
+            self_correction_rate: 0.0,
+        }
+    }
+
+    /// Trained levels are solid lines, watched ones dashed, and the means cover only the
+    /// trained levels, so a watched level's score cannot hide a trained level's gain.
+    #[test]
+    fn the_train_compute_chart_separates_trained_from_watched_levels() {
+        let curve = [point(0, 0.0, 0.5, 0.9), point(1, 1e12, 0.6, 0.9), point(2, 2e12, 0.8, 0.8)];
+        let chart = train_compute(&curve, &["count/2".to_string()]);
+        let by_name = |name: &str| chart.series.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
+        let count = by_name("count 2");
+        assert!(!count.dashed);
+        assert_eq!(count.points, vec![(1e12, 60.0), (2e12, 80.0)]);
+        assert!(by_name("word 1 (watched)").dashed);
+        assert_eq!(by_name("trained mean").points, vec![(1e12, 60.0), (2e12, 80.0)]);
+        assert_eq!(by_name("trained mean before RL").points, vec![(1e12, 50.0), (2e12, 50.0)]);
+        // Nothing named as trained among the evaluated levels: every level counts as trained.
+        let all = train_compute(&curve, &[]);
+        assert!(all.series.iter().all(|s| !s.name.contains("watched")));
+        let before = all.series.iter().find(|s| s.name == "trained mean before RL").expect("baseline");
+        assert!((before.points[0].1 - 70.0).abs() < 1e-9);
     }
 }

@@ -95,7 +95,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let rl_outcome = rl(&rl_dir, Some(rl_config), false, None)?;
     let curve = &rl_outcome.state.curve;
     println!("{}", curve_table(curve));
-    write_train_charts(&rl_dir, curve)?;
+    let trained = rl_outcome.config.trained_keys();
+    write_train_charts(&rl_dir, curve, &trained)?;
 
     // 4. Accuracy of the RL model, then the test-time sweep.
     let model = TinyReasoner::load(&rl_dir.join("model"), &candle_core::Device::Cpu)?;
@@ -138,7 +139,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     summary.push_str(&report.markdown());
     std::fs::write(out.join("summary.md"), summary)?;
     let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let html = demo_report(&pretrained, curve, &report, &swept, &examples, minutes)?;
+    let html = demo_report(&pretrained, curve, &trained, &report, &swept, &examples, minutes)?;
     std::fs::write(out.join("report.html"), html)?;
     println!(
         "\nwrote {}/ (model/, rl/, examples.md, eval.json, sweep.json, test_compute.svg/.png, report.html) in {minutes:.1} minutes",
@@ -197,6 +198,7 @@ fn before_after(curve: &[CurvePoint]) -> Table {
 fn demo_report(
     pretrained: &ponder_train::PretrainOutcome,
     curve: &[CurvePoint],
+    trained: &[String],
     report: &ponder_eval::EvalReport,
     swept: &ponder_eval::SweepReport,
     examples: &str,
@@ -226,7 +228,7 @@ fn demo_report(
                 last.map_or(0, |p| p.step),
                 last.map_or(0.0, |p| p.flops)
             )],
-            charts: vec![charts::train_compute(curve), charts::train_thinking(curve)],
+            charts: vec![charts::train_compute(curve, trained), charts::train_thinking(curve)],
             table: Some(before_after(curve)),
         },
         Section {

@@ -247,7 +247,7 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     let curve = &outcome.state.curve;
     println!("\ntrain-time curve (held-out greedy pass@1):");
     println!("{}", curve_table(curve));
-    write_train_charts(out, curve)?;
+    write_train_charts(out, curve, &outcome.config.trained_keys())?;
     println!(
         "wrote {}/ (model/, log.jsonl, curve.json, train_compute.svg/.png, train_thinking.svg/.png, train_corrections.svg/.png)",
         out.display()
@@ -255,9 +255,10 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the three train-time charts into `out`.
-pub fn write_train_charts(out: &Path, curve: &[CurvePoint]) -> anyhow::Result<()> {
-    ponder_eval::write_chart(&charts::train_compute(curve), &out.join("train_compute"))?;
+/// Writes the three train-time charts into `out`; `trained` names the trained levels as
+/// curve keys (`count/2`).
+pub fn write_train_charts(out: &Path, curve: &[CurvePoint], trained: &[String]) -> anyhow::Result<()> {
+    ponder_eval::write_chart(&charts::train_compute(curve, trained), &out.join("train_compute"))?;
     ponder_eval::write_chart(&charts::train_thinking(curve), &out.join("train_thinking"))?;
     ponder_eval::write_chart(&charts::train_corrections(curve), &out.join("train_corrections"))?;
     Ok(())

@@ -154,6 +154,11 @@ impl RlConfig {
         }
     }
 
+    /// The trained levels as curve keys (`count/2`), the way [`CurvePoint::pass1`] names them.
+    pub fn trained_keys(&self) -> Vec<String> {
+        self.sources.iter().flat_map(|(f, levels)| levels.iter().map(move |l| format!("{f}/{l}"))).collect()
+    }
+
     /// The evaluated (family, level) pairs.
     pub fn evaluated_pairs(&self) -> Vec<(Family, u8)> {
         if !self.eval_pairs.is_empty() {
@@ -251,6 +256,8 @@ pub struct RlLogEntry {
 /// What a finished run reached.
 #[derive(Debug, Clone)]
 pub struct RlOutcome {
+    /// The run's settings (as given, or as read back on resume).
+    pub config: RlConfig,
     /// Counters, curriculum and curve at the end.
     pub state: RlState,
 }
@@ -575,7 +582,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         ));
         if stop_after == Some(state.step) {
             bar.abandon();
-            return Ok(RlOutcome { state });
+            return Ok(RlOutcome { config, state });
         }
         let finished = config.steps.is_some_and(|n| state.step >= n);
         if state.step.is_multiple_of(config.checkpoint_every) || finished {
@@ -590,5 +597,5 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     }
     run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
     bar.finish();
-    Ok(RlOutcome { state })
+    Ok(RlOutcome { config, state })
 }
