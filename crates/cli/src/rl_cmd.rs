@@ -97,9 +97,9 @@ pub struct RlArgs {
     /// unlearn the easy ones (0: off).
     #[arg(long)]
     anchor: Option<f64>,
-    /// Levels of the anchor's traces, e.g. `count:1` (repeatable; default: the pretraining
-    /// mixture's levels that RL does not reach: below the lowest trained level of each
-    /// trained family, and every level of the other families).
+    /// Levels of the anchor's traces, e.g. `count:1` (repeatable; default: the levels of
+    /// the model's own last pretraining mixture that RL does not reach: below the lowest
+    /// trained level of each trained family, and every level of the other families).
     #[arg(long = "anchor-levels", requires = "anchor")]
     anchor_levels: Vec<String>,
     /// Packed 768-token rows of traces in the anchor's batch each step (1 to 8).
@@ -111,7 +111,7 @@ pub struct RlArgs {
 }
 
 /// The anchor of `ponder rl`, from its flags; `None` without `--anchor` or with 0.
-fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<Option<AnchorConfig>> {
+fn anchor_config(args: &RlArgs, init: &Path, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<Option<AnchorConfig>> {
     let coef = match args.anchor {
         None | Some(0.0) => return Ok(None),
         Some(w) if w > 0.0 && w.is_finite() => w,
@@ -120,8 +120,9 @@ fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result
     if !(1..=MAX_ANCHOR_ROWS).contains(&args.anchor_rows) {
         bail!("--anchor-rows {}: expected 1 to {MAX_ANCHOR_ROWS}", args.anchor_rows);
     }
+    let pretrained = pretraining_mixture(init, 8).unwrap_or_default();
     let sources: Vec<(Family, Vec<u8>)> = if args.anchor_levels.is_empty() {
-        default_anchor_levels(trained)
+        default_anchor_levels(&pretrained.sources, trained)
     } else {
         args.anchor_levels.iter().map(|spec| parse_levels(spec)).collect::<anyhow::Result<_>>()?
     };
@@ -131,20 +132,38 @@ fn anchor_config(args: &RlArgs, trained: &[(Family, Vec<u8>)]) -> anyhow::Result
              name them with --anchor-levels, e.g. count:1"
         );
     }
-    let mixture = MixtureConfig { sources, ..MixtureConfig::default() };
+    // The rest of the mixture (mistake rate, drill shares) as the model was trained on it.
+    let mixture = MixtureConfig { sources, ..pretrained };
     Ok(Some(AnchorConfig { mixture, coef, rows: args.anchor_rows, seq_len: 768 }))
 }
 
-/// What the anchor holds by default: every level of the default pretraining mixture that
-/// RL does not reach. For a trained family that is the levels below its lowest trained
-/// one (the higher ones are RL's to improve, and supervised traces there would blur
-/// whose gain it is); every other family keeps all its pretraining levels. Anchoring the
-/// trained family alone was not enough: 16 steps of RL on count 2 with count 1 and word 1
-/// anchored cost word 2 17 points (of 100 problems).
-fn default_anchor_levels(trained: &[(Family, Vec<u8>)]) -> Vec<(Family, Vec<u8>)> {
-    MixtureConfig::default()
-        .sources
-        .into_iter()
+/// The pretraining mixture the model in `model_dir` was last trained on: the one in
+/// `pretrain.json` beside it, or, for a model from RL, that of the model RL started from
+/// (following at most `depth` RL runs back). `None` when no run folder says.
+fn pretraining_mixture(model_dir: &Path, depth: usize) -> Option<MixtureConfig> {
+    let run = model_dir.parent()?;
+    if let Ok(text) = std::fs::read_to_string(run.join(ponder_train::pretrain::CONFIG_NAME)) {
+        return serde_json::from_str::<ponder_train::PretrainConfig>(&text).ok().map(|c| c.mixture);
+    }
+    let text = std::fs::read_to_string(run.join(ponder_train::rl::RL_CONFIG_NAME)).ok()?;
+    let before = serde_json::from_str::<RlConfig>(&text).ok()?.init;
+    (depth > 0 && before != model_dir).then(|| pretraining_mixture(&before, depth - 1)).flatten()
+}
+
+/// What the anchor holds by default: every level of the model's pretraining mixture
+/// (`pretrained`, its sources in order, repeats kept as weights) that RL does not reach.
+/// For a trained family that is the levels below its lowest trained one (the higher ones
+/// are RL's to improve, and supervised traces there would blur whose gain it is); every
+/// other family keeps all its pretraining levels. Anchoring the trained family alone was
+/// not enough: 16 steps of RL on count 2 with count 1 and word 1 anchored cost word 2 17
+/// points (of 100 problems). And the default mixture is not the model's: anchoring
+/// `l4-stage5` on it meant supervised traces of levels it never learned (word 3–4,
+/// cipher 3), an anchor loss of 0.3–1.0 instead of 0.01–0.07, whose gradient swamped
+/// RL's, and count 2 fell 81 → 76 in 8 steps.
+fn default_anchor_levels(pretrained: &[(Family, Vec<u8>)], trained: &[(Family, Vec<u8>)]) -> Vec<(Family, Vec<u8>)> {
+    pretrained
+        .iter()
+        .cloned()
         .filter_map(|(family, levels)| {
             let kept: Vec<u8> = match trained.iter().find(|(f, _)| *f == family) {
                 Some((_, trained_levels)) => {
@@ -209,7 +228,7 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
         config.kl_beta = args.kl;
         config.updates_per_batch = args.updates.max(1);
         config.eval_per_level = args.eval_n;
-        config.anchor = anchor_config(&args, &config.sources)?;
+        config.anchor = anchor_config(&args, &config.init, &config.sources)?;
         for spec in &args.eval_levels {
             let (family, levels) = parse_levels(spec)?;
             config.eval_pairs.extend(levels.into_iter().map(|l| (family, l)));
@@ -317,7 +336,10 @@ mod tests {
     #[test]
     fn the_anchor_holds_every_pretraining_level_rl_does_not_reach_by_default() {
         let trained = vec![(Family::Count, vec![3]), (Family::Word, vec![2, 4]), (Family::Letters, vec![1, 2])];
-        let a = anchor_config(&args(&["--init", "x", "--anchor", "0.5"]), &trained).expect("ok").expect("an anchor");
+        let a = anchor_config(&args(&["--init", "x", "--anchor", "0.5"]), Path::new("x"), &trained)
+            .expect("ok")
+            .expect("an anchor");
+        // With no run folder beside the model, the default mixture stands in for its own.
         // Below the trained levels of count and word, nothing of letters (trained from 1),
         // and every pretraining level of the families RL leaves alone.
         let want = [
@@ -330,14 +352,53 @@ mod tests {
         assert_eq!(a.mixture.sources, want);
         assert_eq!((a.coef, a.rows, a.seq_len), (0.5, 4, 768));
         let named = args(&["--init", "x", "--anchor", "1", "--anchor-levels", "letters:1", "--anchor-rows", "2"]);
-        let a = anchor_config(&named, &trained).expect("ok").expect("an anchor");
+        let a = anchor_config(&named, Path::new("x"), &trained).expect("ok").expect("an anchor");
         assert_eq!((a.mixture.sources, a.rows), (vec![(Family::Letters, vec![1])], 2));
-        assert!(anchor_config(&args(&["--init", "x"]), &trained).expect("ok").is_none());
-        assert!(anchor_config(&args(&["--init", "x", "--anchor", "0"]), &trained).expect("ok").is_none());
+        assert!(anchor_config(&args(&["--init", "x"]), Path::new("x"), &trained).expect("ok").is_none());
+        assert!(anchor_config(&args(&["--init", "x", "--anchor", "0"]), Path::new("x"), &trained)
+            .expect("ok")
+            .is_none());
         let from_one: Vec<(Family, Vec<u8>)> = Family::ALL.iter().map(|&f| (f, vec![1, 2])).collect();
-        let err = anchor_config(&args(&["--init", "x", "--anchor", "1"]), &from_one).expect_err("nothing to hold");
+        let err = anchor_config(&args(&["--init", "x", "--anchor", "1"]), Path::new("x"), &from_one)
+            .expect_err("nothing to hold");
         assert!(err.to_string().contains("--anchor-levels"), "{err}");
-        assert!(anchor_config(&args(&["--init", "x", "--anchor=-1"]), &trained).is_err());
-        assert!(anchor_config(&args(&["--init", "x", "--anchor", "1", "--anchor-rows", "9"]), &trained).is_err());
+        assert!(anchor_config(&args(&["--init", "x", "--anchor=-1"]), Path::new("x"), &trained).is_err());
+        assert!(anchor_config(
+            &args(&["--init", "x", "--anchor", "1", "--anchor-rows", "9"]),
+            Path::new("x"),
+            &trained
+        )
+        .is_err());
+    }
+
+    /// The default anchor replays the model's own last pretraining mixture (its sources,
+    /// repeats and drill shares), found beside the model or, for a model from RL, beside
+    /// the model RL started from.
+    #[test]
+    fn the_default_anchor_replays_the_models_own_pretraining_mixture() {
+        let root = std::env::temp_dir().join(format!("ponder-anchor-mixture-{}", std::process::id()));
+        let (base, rl_run) = (root.join("base"), root.join("rl"));
+        std::fs::create_dir_all(&base).expect("dir");
+        std::fs::create_dir_all(&rl_run).expect("dir");
+        let mut pretrained = ponder_train::PretrainConfig::for_preset(ponder_model::Preset::Nano);
+        pretrained.mixture = MixtureConfig {
+            sources: vec![(Family::Word, vec![1]), (Family::Word, vec![1, 2]), (Family::Count, vec![1, 2])],
+            mistake_rate: 0.2,
+            drill_share: 0.1,
+            lookup_share: 0.15,
+        };
+        let rl_config = RlConfig::new(base.join("model"));
+        let write = |path: PathBuf, text: serde_json::Result<String>| std::fs::write(path, text.expect("json"));
+        write(base.join(ponder_train::pretrain::CONFIG_NAME), serde_json::to_string(&pretrained)).expect("write");
+        write(rl_run.join(ponder_train::rl::RL_CONFIG_NAME), serde_json::to_string(&rl_config)).expect("write");
+        let trained = vec![(Family::Count, vec![2])];
+        for init in [base.join("model"), rl_run.join("model")] {
+            let a =
+                anchor_config(&args(&["--init", "x", "--anchor", "1"]), &init, &trained).expect("ok").expect("some");
+            let want = [(Family::Word, vec![1]), (Family::Word, vec![1, 2]), (Family::Count, vec![1])];
+            assert_eq!(a.mixture.sources, want, "from {}", init.display());
+            assert_eq!((a.mixture.mistake_rate, a.mixture.drill_share, a.mixture.lookup_share), (0.2, 0.1, 0.15));
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
