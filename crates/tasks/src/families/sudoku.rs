@@ -11,7 +11,7 @@
 //! (naming the digits the cell's row, column and box already hold), hidden singles, and
 //! when stuck a guess in a cell with the fewest candidates, undone on a contradiction.
 //! On a 4×4 grid the cells are named by one capital letter each, `A` to `P` in reading
-//! order. The trace lists every cell with its value (`A4 B. C1 D3`), then walks the blanks
+//! order. The trace copies each row and labels its cells (`4 . 1 3 -> A4 B. C1 D3`), then walks the blanks
 //! in reading order, pass after pass: each reads the cells it sees, key and value as the
 //! latest label says (`F: row E1 G2 H4, col B2 J4 N., box A4; has 1 2 4 -> F3`), and is
 //! filled when one digit is left, else left for a later pass. Every read is a lookup of
@@ -180,7 +180,7 @@ impl Task for Sudoku {
         trace.line(format!("{blanks} blank{} to fill.", if blanks == 1 { "" } else { "s" }));
         if geo.names_cells() {
             trace.line("cells:");
-            trace.line(board.labelled_rows());
+            trace.line(board.copied_rows());
         }
         let mut solver = Solver { geo, trace: Some(&mut *trace), lines: 0 };
         if solver.run(&mut board) {
@@ -368,6 +368,22 @@ impl Board {
     fn labelled_rows(&self) -> String {
         let row = |r| self.geo.unit_cells(Unit::Row(r)).map(|i| self.labelled(i)).collect::<Vec<_>>().join(" ");
         (0..self.geo.n).map(row).collect::<Vec<_>>().join("\n")
+    }
+
+    /// `4 2 1 3 -> A4 B2 C1 D3` and so on: each row of the grid as the prompt shows it, then
+    /// its cells labelled. The 4-layer model, asked to label the prompt's grid directly,
+    /// put digits under the wrong letters (`A. B. C1 D4` for `4 2 1 3`): the letter does
+    /// not say where in the grid its digit is. Copying a row is plain copying, and labelling
+    /// the row just written takes each digit two places after the last.
+    fn copied_rows(&self) -> String {
+        let g = self.geo;
+        let row = |r| {
+            let cells: Vec<usize> = g.unit_cells(Unit::Row(r)).collect();
+            let plain = cells.iter().map(|&i| self.shown(i)).collect::<Vec<_>>().join(" ");
+            let labelled = cells.iter().map(|&i| self.labelled(i)).collect::<Vec<_>>().join(" ");
+            format!("{plain} -> {labelled}")
+        };
+        (0..g.n).map(row).collect::<Vec<_>>().join("\n")
     }
 
     /// `F: row E1 G2 H4, col B2 J4 N., box A4`: the cells `i` sees, labelled as they stand.
@@ -976,7 +992,8 @@ mod tests {
         let answer = s.solve(&mut trace);
         let (text, _) = trace.finish();
         assert!(s.check(&answer).is_correct(), "{text}");
-        let want = "4 blanks to fill.\ncells:\nA1 B. C3 D4\nE3 F4 G. H2\nI2 J. K4 L3\nM4 N3 O2 P.\n\
+        let want = "4 blanks to fill.\ncells:\n1 . 3 4 -> A1 B. C3 D4\n3 4 . 2 -> E3 F4 G. H2\n\
+                    2 . 4 3 -> I2 J. K4 L3\n4 3 2 . -> M4 N3 O2 P.\n\
                     blanks: B G J P\n\
                     B: row A1 C3 D4, col F4 J. N3, box E3; has 1 3 4 -> B2\n\
                     G: row E3 F4 H2, col C3 K4 O2, box D4; has 2 3 4 -> G1\n\
