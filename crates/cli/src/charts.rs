@@ -22,7 +22,8 @@ fn level_label(key: &str) -> String {
 pub fn train_compute(curve: &[CurvePoint], trained: &[String]) -> Chart {
     let points: Vec<&CurvePoint> = curve.iter().filter(|p| p.flops > 0.0).collect();
     let keys: Vec<&String> = curve.first().map(|p| p.pass1.keys().collect()).unwrap_or_default();
-    let is_trained = |key: &String| trained.contains(key) || !keys.iter().any(|k| trained.contains(k));
+    let none_named = !keys.iter().any(|k| trained.contains(k));
+    let is_trained = |key: &String| none_named || trained.contains(key);
     let mut series: Vec<Series> = keys
         .iter()
         .map(|&key| {

@@ -11,9 +11,9 @@
 //! (naming the digits the cell's row, column and box already hold), hidden singles, and
 //! when stuck a guess in a cell with the fewest candidates, undone on a contradiction.
 //! On a 4×4 grid the cells are named by one capital letter each, `A` to `P` in reading
-//! order. The trace copies each row and labels its cells (`4 . 1 3 -> A4 B. C1 D3`), then walks the blanks
-//! in reading order, pass after pass: each reads the cells it sees, key and value as the
-//! latest label says (`F: row E1 G2 H4, col B2 J4 N., box A4; has 1 2 4 -> F3`), and is
+//! order. The trace copies each row and labels its cells (`4 . 1 3 -> A4 B. C1 D3`),
+//! then walks the blanks in reading order, pass after pass: each reads the cells it sees,
+//! key and value as the latest label says (`F: row E1 G2 H4, col B2 J4 N., box A4; has 1 2 4 -> F3`), and is
 //! filled when one digit is left, else left for a later pass. Every read is a lookup of
 //! the kind the lookup drills teach ([`crate::drill::lookup_drill`]).
 //!
@@ -646,9 +646,8 @@ impl Solver<'_, '_> {
                     self.naked(board, i, d, "");
                     board.set(i, d);
                 } else {
-                    let seen = digits_of(g.full() & !board.candidates(i));
-                    let read = board.peers_text(i);
-                    self.say(|| format!("{read}; has {} -> {}, later", spaced(&seen), or_list(&cands)));
+                    let seen = || spaced(&digits_of(board.seen(i)));
+                    self.say(|| format!("{}; has {} -> {}, later", board.peers_text(i), seen(), or_list(&cands)));
                     left.push(i);
                 }
             }
@@ -727,9 +726,8 @@ impl Solver<'_, '_> {
         let Some(trace) = self.trace.as_deref_mut() else { return };
         let units = [Unit::Row(g.row(i)), Unit::Col(g.col(i)), Unit::Box(g.box_of(i))];
         if g.names_cells() {
-            let covered = units.iter().fold(0u16, |seen, &unit| seen | board.unit_mask(unit));
             let read = board.peers_text(i);
-            let seen = digits_of(covered);
+            let seen = digits_of(board.seen(i));
             let line = |has: &[u8], digit: u8| format!("{indent}{read}; has {} -> {}{digit}", spaced(has), g.label(i));
             if !seen.is_empty() && trace.slip() {
                 // Overlook one of the digits the cell sees and write it in.
@@ -1010,22 +1008,32 @@ mod tests {
         let mut passes_checked = 0;
         for p in problems(1, 200).chain(problems(2, 40)) {
             let s = p.solve(&mut Rng::seed_from_u64(3), 0.0);
-            let mut walked: Option<(Vec<String>, Vec<String>)> = None; // (listed, left)
+            // The pass being walked: the cells it lists, how many it has visited, and the
+            // ones it left for later.
+            let mut pass: Option<(Vec<String>, usize, Vec<String>)> = None;
             for line in s.thinking.lines() {
                 let listed = line.strip_prefix("blanks: ").or_else(|| line.strip_prefix("left: "));
                 if let Some(listed) = listed {
                     let listed: Vec<String> = listed.split(' ').map(str::to_string).collect();
-                    if let Some((_, left)) = walked.take() {
+                    if let Some((before, visited, left)) = pass.take() {
+                        assert_eq!(visited, before.len(), "{}: a pass stopped early\n{}", p.id, s.thinking);
                         assert_eq!(listed, left, "{}\n{}", p.id, s.thinking);
                         passes_checked += 1;
                     }
-                    walked = Some((listed, Vec::new()));
-                } else if let (Some((name, _)), Some((_, left))) = (line.split_once(':'), walked.as_mut()) {
+                    pass = Some((listed, 0, Vec::new()));
+                } else if let (Some((name, _)), Some((listed, visited, left))) =
+                    (line.split_once(": row "), pass.as_mut())
+                {
+                    // Each step is the next listed cell, in order.
+                    assert_eq!(listed.get(*visited).map(String::as_str), Some(name), "{}: {line}", p.id);
+                    *visited += 1;
                     if line.ends_with(", later") {
                         left.push(name.to_string());
                     }
                 }
             }
+            let (listed, visited, _) = pass.expect("a 4x4 trace walks its blanks");
+            assert_eq!(visited, listed.len(), "{}: the last pass stopped early", p.id);
         }
         assert!(passes_checked > 10, "only {passes_checked} second passes seen");
     }
