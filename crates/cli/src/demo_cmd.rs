@@ -2,8 +2,9 @@
 //!
 //! 1. Pretrain the default tiny reasoner from scratch on solver traces (most of the budget).
 //! 2. Show it thinking on one held-out problem per family.
-//! 3. A short RL phase (GRPO) on the levels where it already gets some answers right, with
-//!    the train-time curve and a before/after table.
+//! 3. A short RL phase (GRPO) on count 2 and letters 2, where sampling already finds many
+//!    answers that greedy decoding misses, anchored on the rest of the pretraining mixture;
+//!    with the train-time curve and a before/after table.
 //! 4. Held-out accuracy of the RL model, then a small test-time sweep.
 //! 5. Everything into the run folder, and `report.html` with both o1 curves.
 
@@ -16,10 +17,10 @@ use ponder_eval::{evaluate, report_html, sweep, write_chart, EvalConfig, Section
 use ponder_model::{Preset, SamplingParams, TinyReasoner};
 use ponder_tasks::{Family, Split};
 use ponder_think::Engine;
-use ponder_train::{pretrain, rl, CurvePoint, PretrainConfig, RlConfig};
+use ponder_train::{pretrain, rl, AnchorConfig, CurvePoint, MixtureConfig, PretrainConfig, RlConfig};
 
 use crate::charts;
-use crate::rl_cmd::{curve_table, write_train_charts};
+use crate::rl_cmd::{curve_table, default_anchor_levels, write_train_charts};
 
 /// Longest completion in the demo: every level-1 trace fits (see `ponder tasks stats`).
 const MAX_TOKENS: usize = 640;
@@ -51,6 +52,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // 1. Pretraining.
     let mut config = PretrainConfig::for_preset(args.preset);
+    let pretraining_mixture = config.mixture.clone();
     config.minutes = Some(args.minutes * 0.75);
     config.seed = args.seed;
     config.eval_per_level = 0; // the demo evaluates after RL
@@ -77,17 +79,32 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let examples = show_examples(&model, args.seed)?;
     std::fs::write(out.join("examples.md"), &examples)?;
 
-    // 3. RL on the easy levels, where the pretrained model has some signal.
+    // 3. RL on the harder levels, where sampling finds many answers greedy decoding misses:
+    //    the tempered policy, and the rest of the pretraining mixture as anchor (see README,
+    //    "RL from the default model").
     let rl_dir = out.join("rl");
     let mut rl_config = RlConfig::new(out.join("model"));
-    rl_config.sources = vec![(Family::Count, vec![1, 2]), (Family::Letters, vec![1, 2]), (Family::Word, vec![1, 2])];
+    rl_config.sources = vec![(Family::Count, vec![2]), (Family::Letters, vec![2])];
+    rl_config.eval_pairs = vec![(Family::Count, 1), (Family::Count, 2), (Family::Letters, 1), (Family::Letters, 2)];
     rl_config.minutes = Some(args.minutes * 0.25);
     rl_config.seed = args.seed;
     rl_config.batch = 8;
+    rl_config.temperature = 0.7;
+    rl_config.optimizer.lr = 3e-4;
     rl_config.max_new_tokens = 384;
-    rl_config.eval_per_level = args.n.min(12);
+    rl_config.eval_per_level = args.n;
+    rl_config.anchor = Some(AnchorConfig {
+        mixture: MixtureConfig {
+            sources: default_anchor_levels(&pretraining_mixture.sources, &rl_config.sources),
+            ..pretraining_mixture
+        },
+        coef: 1.0,
+        rows: 4,
+        seq_len: 768,
+    });
     println!(
-        "\nRL (GRPO, {} groups of {} per step) for {:.1} minutes on count, letters and word levels 1-2:",
+        "\nRL (GRPO at temperature 0.7, {} groups of {} per step, anchored on the other pretraining levels) \
+         for {:.1} minutes on count 2 and letters 2:",
         rl_config.batch,
         rl_config.group,
         args.minutes * 0.25
@@ -222,9 +239,9 @@ fn demo_report(
         Section {
             heading: "Train-time compute: reinforcement learning".into(),
             paragraphs: vec![format!(
-                "GRPO (token-mean loss, no KL) on count, letters and word levels 1-2: {} steps, {:.2e} FLOPs. \
-                 Held-out greedy pass@1 is measured at steps 0, 1, 2, 4, 8, ... (the first point, before RL, \
-                 is the dashed line).",
+                "GRPO (token-mean loss, no KL, temperature 0.7, anchored on the other pretraining levels) on \
+                 count 2 and letters 2, with count 1 and letters 1 watched (dashed): {} steps, {:.2e} FLOPs. \
+                 Held-out greedy pass@1 is measured at steps 0, 1, 2, 4, 8, ... on the same problems.",
                 last.map_or(0, |p| p.step),
                 last.map_or(0.0, |p| p.flops)
             )],

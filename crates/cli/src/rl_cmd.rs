@@ -160,7 +160,10 @@ fn pretraining_mixture(model_dir: &Path, depth: usize) -> Option<MixtureConfig> 
 /// `l4-stage5` on it meant supervised traces of levels it never learned (word 3–4,
 /// cipher 3), an anchor loss of 0.3–1.0 instead of 0.01–0.07, whose gradient swamped
 /// RL's, and count 2 fell 81 → 76 in 8 steps.
-fn default_anchor_levels(pretrained: &[(Family, Vec<u8>)], trained: &[(Family, Vec<u8>)]) -> Vec<(Family, Vec<u8>)> {
+pub(crate) fn default_anchor_levels(
+    pretrained: &[(Family, Vec<u8>)],
+    trained: &[(Family, Vec<u8>)],
+) -> Vec<(Family, Vec<u8>)> {
     pretrained
         .iter()
         .cloned()

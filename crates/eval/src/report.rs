@@ -2,7 +2,7 @@
 //! mean thinking tokens on the held-out split.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ponder_tasks::Family;
+use ponder_tasks::{BlindGuess, Family};
 use ponder_think::{attempt_all, heldout_problems, Engine, SamplingParams, Scored};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +65,11 @@ pub struct EvalRow {
     pub mean_thinking_tokens: f64,
     /// Greedy completions whose thinking never closed (no answer).
     pub unanswered: usize,
+    /// Accuracy of blind guessing on the same problems: per question form, the answer
+    /// most often right in training ([`BlindGuess`]). A score near it is no evidence of
+    /// reasoning. Reports written before it read as 0.
+    #[serde(default)]
+    pub blind_guess: f64,
 }
 
 /// A whole evaluation.
@@ -89,7 +94,7 @@ impl EvalReport {
         if sampled {
             header.extend(["sampled pass@1".to_string(), format!("pass@{}", self.config.samples)]);
         }
-        header.push("thinking tokens".into());
+        header.extend(["thinking tokens".to_string(), "blind guess".to_string()]);
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
         let rows = self
             .rows
@@ -104,7 +109,7 @@ impl EvalReport {
                 if sampled {
                     cells.extend([pct(r.pass1_sampled), pct(r.pass_at_k)]);
                 }
-                cells.push(format!("{:.0}", r.mean_thinking_tokens));
+                cells.extend([format!("{:.0}", r.mean_thinking_tokens), pct(Some(r.blind_guess))]);
                 cells
             })
             .collect();
@@ -192,6 +197,7 @@ pub fn evaluate(engine: &dyn Engine, config: &EvalConfig) -> Result<EvalReport> 
                 .sum::<f64>()
                 / n,
             unanswered: g.iter().filter(|x| x.attempts[0].completion.answer().is_none()).count(),
+            blind_guess: BlindGuess::fit(family, level)?.accuracy(&problems),
         });
     }
     bar.finish_and_clear();
@@ -219,6 +225,7 @@ mod tests {
             k: samples,
             mean_thinking_tokens: 12.0,
             unanswered: 0,
+            blind_guess: 0.375,
         };
         let config = EvalConfig { samples, ..EvalConfig::default() };
         EvalReport { engine: "test".into(), config, rows: vec![row], tokens_per_second: 1.0 }
@@ -231,5 +238,14 @@ mod tests {
         assert!(table.contains("greedy pass@1") && table.contains("50.0%"), "{table}");
         let table = report(8).table();
         assert!(table.contains("pass@8") && table.contains("25.0%"), "{table}");
+        assert!(table.contains("blind guess") && table.contains("37.5%"), "{table}");
+    }
+
+    #[test]
+    fn reports_written_before_the_blind_guess_still_load() {
+        let mut json = serde_json::to_value(report(0)).expect("json");
+        json["rows"][0].as_object_mut().expect("row").remove("blind_guess");
+        let back: EvalReport = serde_json::from_value(json).expect("old report");
+        assert_eq!(back.rows[0].blind_guess, 0.0);
     }
 }

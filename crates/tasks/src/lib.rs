@@ -15,6 +15,7 @@
 
 pub mod arithmetic;
 pub mod bench;
+mod blind;
 pub mod drill;
 mod english;
 pub mod extract;
@@ -24,6 +25,7 @@ mod split;
 mod trace;
 mod verdict;
 
+pub use blind::BlindGuess;
 pub use families::Family;
 pub use problem::{Problem, Solution, Spec};
 pub use split::{fnv1a, seed_for, Split};
