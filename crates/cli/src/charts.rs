@@ -17,9 +17,12 @@ fn level_label(key: &str) -> String {
 /// Held-out pass@1 against cumulative RL compute (log x): the o1 train-time chart. One
 /// line per evaluated level, solid for the levels RL trains (`trained`, as curve keys
 /// like `count/2`) and dashed for the levels it only watches (`word 1 (watched)`), the
-/// mean of the trained levels, and that mean before RL as a dashed baseline. With no
-/// trained level among the evaluated ones, every level counts as trained.
-pub fn train_compute(curve: &[CurvePoint], trained: &[String]) -> Chart {
+/// mean of the trained levels, that mean before RL as a dashed baseline, and, when given,
+/// the trained levels' blind-guess baseline (`blind`, in %: what answers that ignore the
+/// problem score, [`ponder_tasks::BlindGuess`]) as a dashed line, since a mean that only
+/// reaches it shows no reasoning. With no trained level among the evaluated ones, every
+/// level counts as trained.
+pub fn train_compute(curve: &[CurvePoint], trained: &[String], blind: Option<f64>) -> Chart {
     let points: Vec<&CurvePoint> = curve.iter().filter(|p| p.flops > 0.0).collect();
     let keys: Vec<&String> = curve.first().map(|p| p.pass1.keys().collect()).unwrap_or_default();
     let none_named = !keys.iter().any(|k| trained.contains(k));
@@ -42,12 +45,11 @@ pub fn train_compute(curve: &[CurvePoint], trained: &[String]) -> Chart {
         dashed: false,
     });
     let before = curve.first().filter(|p| p.step == 0).and_then(|p| mean_over(p, &trained_keys));
-    if let (Some(y), Some(first), Some(last)) = (before, points.first(), points.last()) {
-        series.push(Series {
-            name: "trained mean before RL".into(),
-            points: vec![(first.flops, y), (last.flops, y)],
-            dashed: true,
-        });
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let baselines = [("trained mean before RL", before), ("trained mean by blind guessing", blind)];
+        for (name, y) in baselines.into_iter().filter_map(|(name, y)| y.map(|y| (name, y))) {
+            series.push(Series { name: name.into(), points: vec![(first.flops, y), (last.flops, y)], dashed: true });
+        }
     }
     Chart {
         title: "Accuracy vs RL training compute".into(),
@@ -116,7 +118,7 @@ mod tests {
     #[test]
     fn the_train_compute_chart_separates_trained_from_watched_levels() {
         let curve = [point(0, 0.0, 0.5, 0.9), point(1, 1e12, 0.6, 0.9), point(2, 2e12, 0.8, 0.8)];
-        let chart = train_compute(&curve, &["count/2".to_string()]);
+        let chart = train_compute(&curve, &["count/2".to_string()], Some(15.0));
         let by_name = |name: &str| chart.series.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
         let count = by_name("count 2");
         assert!(!count.dashed);
@@ -124,8 +126,10 @@ mod tests {
         assert!(by_name("word 1 (watched)").dashed);
         assert_eq!(by_name("trained mean").points, vec![(1e12, 60.0), (2e12, 80.0)]);
         assert_eq!(by_name("trained mean before RL").points, vec![(1e12, 50.0), (2e12, 50.0)]);
+        assert_eq!(by_name("trained mean by blind guessing").points, vec![(1e12, 15.0), (2e12, 15.0)]);
         // Nothing named as trained among the evaluated levels: every level counts as trained.
-        let all = train_compute(&curve, &[]);
+        let all = train_compute(&curve, &[], None);
+        assert!(all.series.iter().all(|s| !s.name.contains("blind")));
         assert!(all.series.iter().all(|s| !s.name.contains("watched")));
         let before = all.series.iter().find(|s| s.name == "trained mean before RL").expect("baseline");
         assert!((before.points[0].1 - 70.0).abs() < 1e-9);

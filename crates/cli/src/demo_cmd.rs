@@ -20,7 +20,7 @@ use ponder_think::Engine;
 use ponder_train::{pretrain, rl, AnchorConfig, CurvePoint, MixtureConfig, PretrainConfig, RlConfig};
 
 use crate::charts;
-use crate::rl_cmd::{curve_table, default_anchor_levels, write_train_charts};
+use crate::rl_cmd::{curve_table, default_anchor_levels, trained_blind_guess, write_train_charts};
 
 /// Longest completion in the demo: every level-1 trace fits (see `ponder tasks stats`).
 const MAX_TOKENS: usize = 640;
@@ -112,8 +112,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let rl_outcome = rl(&rl_dir, Some(rl_config), false, None)?;
     let curve = &rl_outcome.state.curve;
     println!("{}", curve_table(curve));
-    let trained = rl_outcome.config.trained_keys();
-    write_train_charts(&rl_dir, curve, &trained)?;
+    write_train_charts(&rl_dir, curve, &rl_outcome.config)?;
+    let train_chart =
+        charts::train_compute(curve, &rl_outcome.config.trained_keys(), trained_blind_guess(&rl_outcome.config)?);
 
     // 4. Accuracy of the RL model, then the test-time sweep.
     let model = TinyReasoner::load(&rl_dir.join("model"), &candle_core::Device::Cpu)?;
@@ -156,7 +157,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     summary.push_str(&report.markdown());
     std::fs::write(out.join("summary.md"), summary)?;
     let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let html = demo_report(&pretrained, curve, &trained, &report, &swept, &examples, minutes)?;
+    let html = demo_report(&pretrained, curve, train_chart, &report, &swept, &examples, minutes)?;
     std::fs::write(out.join("report.html"), html)?;
     println!(
         "\nwrote {}/ (model/, rl/, examples.md, eval.json, sweep.json, test_compute.svg/.png, report.html) in {minutes:.1} minutes",
@@ -215,7 +216,7 @@ fn before_after(curve: &[CurvePoint]) -> Table {
 fn demo_report(
     pretrained: &ponder_train::PretrainOutcome,
     curve: &[CurvePoint],
-    trained: &[String],
+    train_chart: ponder_eval::Chart,
     report: &ponder_eval::EvalReport,
     swept: &ponder_eval::SweepReport,
     examples: &str,
@@ -245,7 +246,7 @@ fn demo_report(
                 last.map_or(0, |p| p.step),
                 last.map_or(0.0, |p| p.flops)
             )],
-            charts: vec![charts::train_compute(curve, trained), charts::train_thinking(curve)],
+            charts: vec![train_chart, charts::train_thinking(curve)],
             table: Some(before_after(curve)),
         },
         Section {

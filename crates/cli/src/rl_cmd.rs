@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use ponder_tasks::Family;
+use ponder_tasks::{BlindGuess, Family};
+use ponder_think::heldout_problems;
 use ponder_train::grpo::{AdvantageNorm, LossAggregation};
 use ponder_train::rl::MAX_ANCHOR_ROWS;
 use ponder_train::{rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome};
@@ -269,7 +270,10 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     let curve = &outcome.state.curve;
     println!("\ntrain-time curve (held-out greedy pass@1):");
     println!("{}", curve_table(curve));
-    write_train_charts(out, curve, &outcome.config.trained_keys())?;
+    if let Some(blind) = trained_blind_guess(&outcome.config)? {
+        println!("blind guessing scores {blind:.1}% on the trained levels' held-out problems (no reasoning)");
+    }
+    write_train_charts(out, curve, &outcome.config)?;
     println!(
         "wrote {}/ (model/, log.jsonl, curve.json, train_compute.svg/.png, train_thinking.svg/.png, train_corrections.svg/.png)",
         out.display()
@@ -277,13 +281,28 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the three train-time charts into `out`; `trained` names the trained levels as
-/// curve keys (`count/2`).
-pub fn write_train_charts(out: &Path, curve: &[CurvePoint], trained: &[String]) -> anyhow::Result<()> {
-    ponder_eval::write_chart(&charts::train_compute(curve, trained), &out.join("train_compute"))?;
+/// Writes the three train-time charts of the RL run `config` into `out`.
+pub fn write_train_charts(out: &Path, curve: &[CurvePoint], config: &RlConfig) -> anyhow::Result<()> {
+    let chart = charts::train_compute(curve, &config.trained_keys(), trained_blind_guess(config)?);
+    ponder_eval::write_chart(&chart, &out.join("train_compute"))?;
     ponder_eval::write_chart(&charts::train_thinking(curve), &out.join("train_thinking"))?;
     ponder_eval::write_chart(&charts::train_corrections(curve), &out.join("train_corrections"))?;
     Ok(())
+}
+
+/// The blind-guess baseline of the trained levels on the curve: the mean accuracy, in %,
+/// of [`BlindGuess`] on the curve's own held-out problems; `None` when the curve evaluates
+/// no trained level.
+pub fn trained_blind_guess(config: &RlConfig) -> anyhow::Result<Option<f64>> {
+    let trained = config.trained_keys();
+    let mut scores = Vec::new();
+    for (family, level) in config.evaluated_pairs() {
+        if trained.contains(&format!("{family}/{level}")) {
+            let problems = heldout_problems(family, level, config.eval_per_level)?;
+            scores.push(BlindGuess::fit(family, level)?.accuracy(&problems));
+        }
+    }
+    Ok((!scores.is_empty()).then(|| 100.0 * scores.iter().sum::<f64>() / scores.len() as f64))
 }
 
 /// The curve as a text table: one row per point, one column per family/level.
@@ -312,6 +331,24 @@ pub fn curve_table(curve: &[CurvePoint]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blind baseline averages the trained levels the curve evaluates, on the curve's
+    /// own problems; watched levels do not count, and a curve of watched levels has none.
+    #[test]
+    fn the_blind_baseline_covers_the_trained_levels_on_the_curve() {
+        let mut config = RlConfig::new(PathBuf::from("x"));
+        config.sources = vec![(Family::Letters, vec![2]), (Family::Cipher, vec![1])];
+        config.eval_pairs = vec![(Family::Letters, 1), (Family::Letters, 2), (Family::Cipher, 1)];
+        config.eval_per_level = 100;
+        let letters2 = BlindGuess::fit(Family::Letters, 2)
+            .expect("fit")
+            .accuracy(&heldout_problems(Family::Letters, 2, 100).expect("problems"));
+        let blind = trained_blind_guess(&config).expect("baseline").expect("trained levels on the curve");
+        assert!(letters2 > 0.2, "{letters2}");
+        assert!((blind - 100.0 * letters2 / 2.0).abs() < 1e-9, "{blind} vs letters 2 {letters2} and cipher 0");
+        config.eval_pairs = vec![(Family::Letters, 1)];
+        assert_eq!(trained_blind_guess(&config).expect("baseline"), None);
+    }
 
     #[test]
     fn level_specs_parse_ranges_and_lists() {
