@@ -17,10 +17,10 @@ use ponder_eval::{evaluate, report_html, sweep, write_chart, EvalConfig, Section
 use ponder_model::{Preset, SamplingParams, TinyReasoner};
 use ponder_tasks::{Family, Split};
 use ponder_think::Engine;
-use ponder_train::{pretrain, rl, AnchorConfig, CurvePoint, MixtureConfig, PretrainConfig, RlConfig};
+use ponder_train::{pretrain, rl, CurvePoint, PretrainConfig, RlConfig};
 
 use crate::charts;
-use crate::rl_cmd::{curve_table, default_anchor_levels, trained_blind_guess, write_train_charts};
+use crate::rl_cmd::{anchor_replaying, curve_table, default_anchor_levels, trained_blind_guess, write_train_charts};
 
 /// Longest completion in the demo: every level-1 trace fits (see `ponder tasks stats`).
 const MAX_TOKENS: usize = 640;
@@ -93,15 +93,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     rl_config.optimizer.lr = 3e-4;
     rl_config.max_new_tokens = 384;
     rl_config.eval_per_level = args.n;
-    rl_config.anchor = Some(AnchorConfig {
-        mixture: MixtureConfig {
-            sources: default_anchor_levels(&pretraining_mixture.sources, &rl_config.sources),
-            ..pretraining_mixture
-        },
-        coef: 1.0,
-        rows: 4,
-        seq_len: 768,
-    });
+    let anchor_levels = default_anchor_levels(&pretraining_mixture.sources, &rl_config.sources);
+    rl_config.anchor = Some(anchor_replaying(pretraining_mixture, anchor_levels, 1.0, 4));
     println!(
         "\nRL (GRPO at temperature 0.7, {} groups of {} per step, anchored on the other pretraining levels) \
          for {:.1} minutes on count 2 and letters 2:",
@@ -112,9 +105,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let rl_outcome = rl(&rl_dir, Some(rl_config), false, None)?;
     let curve = &rl_outcome.state.curve;
     println!("{}", curve_table(curve));
-    write_train_charts(&rl_dir, curve, &rl_outcome.config)?;
-    let train_chart =
-        charts::train_compute(curve, &rl_outcome.config.trained_keys(), trained_blind_guess(&rl_outcome.config)?);
+    let blind = trained_blind_guess(&rl_outcome.config)?;
+    let train_chart = write_train_charts(&rl_dir, curve, &rl_outcome.config.trained_keys(), blind)?;
 
     // 4. Accuracy of the RL model, then the test-time sweep.
     let model = TinyReasoner::load(&rl_dir.join("model"), &candle_core::Device::Cpu)?;

@@ -133,9 +133,18 @@ fn anchor_config(args: &RlArgs, init: &Path, trained: &[(Family, Vec<u8>)]) -> a
              name them with --anchor-levels, e.g. count:1"
         );
     }
-    // The rest of the mixture (mistake rate, drill shares) as the model was trained on it.
-    let mixture = MixtureConfig { sources, ..pretrained };
-    Ok(Some(AnchorConfig { mixture, coef, rows: args.anchor_rows, seq_len: 768 }))
+    Ok(Some(anchor_replaying(pretrained, sources, coef, args.anchor_rows)))
+}
+
+/// An anchor of weight `coef` and `rows` rows a step on the traces of `sources`, drawn as
+/// the `pretrained` mixture draws them (its mistake rate and drill shares).
+pub(crate) fn anchor_replaying(
+    pretrained: MixtureConfig,
+    sources: Vec<(Family, Vec<u8>)>,
+    coef: f64,
+    rows: usize,
+) -> AnchorConfig {
+    AnchorConfig { mixture: MixtureConfig { sources, ..pretrained }, coef, rows, seq_len: 768 }
 }
 
 /// The pretraining mixture the model in `model_dir` was last trained on: the one in
@@ -270,10 +279,11 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     let curve = &outcome.state.curve;
     println!("\ntrain-time curve (held-out greedy pass@1):");
     println!("{}", curve_table(curve));
-    if let Some(blind) = trained_blind_guess(&outcome.config)? {
+    let blind = trained_blind_guess(&outcome.config)?;
+    if let Some(blind) = blind {
         println!("blind guessing scores {blind:.1}% on the trained levels' held-out problems (no reasoning)");
     }
-    write_train_charts(out, curve, &outcome.config)?;
+    write_train_charts(out, curve, &outcome.config.trained_keys(), blind)?;
     println!(
         "wrote {}/ (model/, log.jsonl, curve.json, train_compute.svg/.png, train_thinking.svg/.png, train_corrections.svg/.png)",
         out.display()
@@ -281,13 +291,20 @@ fn report(out: &Path, outcome: &RlOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the three train-time charts of the RL run `config` into `out`.
-pub fn write_train_charts(out: &Path, curve: &[CurvePoint], config: &RlConfig) -> anyhow::Result<()> {
-    let chart = charts::train_compute(curve, &config.trained_keys(), trained_blind_guess(config)?);
+/// Writes the three train-time charts into `out` and returns the first, the accuracy
+/// chart; `trained` names the trained levels as curve keys (`count/2`) and `blind` is
+/// their blind-guess baseline ([`trained_blind_guess`]).
+pub fn write_train_charts(
+    out: &Path,
+    curve: &[CurvePoint],
+    trained: &[String],
+    blind: Option<f64>,
+) -> anyhow::Result<ponder_eval::Chart> {
+    let chart = charts::train_compute(curve, trained, blind);
     ponder_eval::write_chart(&chart, &out.join("train_compute"))?;
     ponder_eval::write_chart(&charts::train_thinking(curve), &out.join("train_thinking"))?;
     ponder_eval::write_chart(&charts::train_corrections(curve), &out.join("train_corrections"))?;
-    Ok(())
+    Ok(chart)
 }
 
 /// The blind-guess baseline of the trained levels on the curve: the mean accuracy, in %,

@@ -69,14 +69,11 @@ fn best_answer(problems: &[&Problem]) -> String {
     let mut common: Vec<(&str, usize)> = frequency.into_iter().collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let right = |answer: &str| problems.iter().filter(|p| p.spec.check(answer).outcome == Outcome::Correct).count();
-    common
+    // `max_by_key` keeps the last of equal keys, so walk from the least frequent up.
+    common[..common.len().min(CANDIDATES)]
         .iter()
-        .take(CANDIDATES)
-        .map(|&(answer, _)| (answer, right(answer)))
-        .fold(None, |best: Option<(&str, usize)>, (answer, n)| match best {
-            Some((_, m)) if m >= n => best,
-            _ => Some((answer, n)),
-        })
+        .rev()
+        .max_by_key(|(answer, _)| right(answer))
         .map_or_else(String::new, |(answer, _)| answer.to_string())
 }
 
