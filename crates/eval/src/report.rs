@@ -67,9 +67,9 @@ pub struct EvalRow {
     pub unanswered: usize,
     /// Accuracy of blind guessing on the same problems: per question form, the answer
     /// most often right in training ([`BlindGuess`]). A score near it is no evidence of
-    /// reasoning. Reports written before it read as 0.
+    /// reasoning. `None` in reports written before it, which print it as `-`.
     #[serde(default)]
-    pub blind_guess: f64,
+    pub blind_guess: Option<f64>,
 }
 
 /// A whole evaluation.
@@ -109,7 +109,7 @@ impl EvalReport {
                 if sampled {
                     cells.extend([pct(r.pass1_sampled), pct(r.pass_at_k)]);
                 }
-                cells.extend([format!("{:.0}", r.mean_thinking_tokens), pct(Some(r.blind_guess))]);
+                cells.extend([format!("{:.0}", r.mean_thinking_tokens), pct(r.blind_guess)]);
                 cells
             })
             .collect();
@@ -197,7 +197,7 @@ pub fn evaluate(engine: &dyn Engine, config: &EvalConfig) -> Result<EvalReport> 
                 .sum::<f64>()
                 / n,
             unanswered: g.iter().filter(|x| x.attempts[0].completion.answer().is_none()).count(),
-            blind_guess: BlindGuess::fit(family, level)?.accuracy(&problems),
+            blind_guess: Some(BlindGuess::fit(family, level)?.accuracy(&problems)),
         });
     }
     bar.finish_and_clear();
@@ -225,7 +225,7 @@ mod tests {
             k: samples,
             mean_thinking_tokens: 12.0,
             unanswered: 0,
-            blind_guess: 0.375,
+            blind_guess: Some(0.375),
         };
         let config = EvalConfig { samples, ..EvalConfig::default() };
         EvalReport { engine: "test".into(), config, rows: vec![row], tokens_per_second: 1.0 }
@@ -246,6 +246,7 @@ mod tests {
         let mut json = serde_json::to_value(report(0)).expect("json");
         json["rows"][0].as_object_mut().expect("row").remove("blind_guess");
         let back: EvalReport = serde_json::from_value(json).expect("old report");
-        assert_eq!(back.rows[0].blind_guess, 0.0);
+        assert_eq!(back.rows[0].blind_guess, None);
+        assert_eq!(back.cells().1[0].last().map(String::as_str), Some("-"), "{}", back.table());
     }
 }

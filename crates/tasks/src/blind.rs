@@ -49,9 +49,14 @@ impl BlindGuess {
 
     /// The share of `problems` the guesses get right.
     pub fn accuracy(&self, problems: &[Problem]) -> f64 {
-        let right = problems.iter().filter(|p| p.spec.check(self.answer(&p.prompt)).outcome == Outcome::Correct);
-        right.count() as f64 / problems.len().max(1) as f64
+        let right = problems.iter().filter(|p| is_right(p, self.answer(&p.prompt))).count();
+        right as f64 / problems.len().max(1) as f64
     }
+}
+
+/// Whether `answer` solves `problem`, by the family's own verifier.
+fn is_right(problem: &Problem, answer: &str) -> bool {
+    problem.spec.check(answer).outcome == Outcome::Correct
 }
 
 /// A prompt's question form: its first word, lowercased.
@@ -68,7 +73,7 @@ fn best_answer(problems: &[&Problem]) -> String {
     }
     let mut common: Vec<(&str, usize)> = frequency.into_iter().collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let right = |answer: &str| problems.iter().filter(|p| p.spec.check(answer).outcome == Outcome::Correct).count();
+    let right = |answer: &str| problems.iter().filter(|p| is_right(p, answer)).count();
     // `max_by_key` keeps the last of equal keys, so walk from the least frequent up.
     common[..common.len().min(CANDIDATES)]
         .iter()
@@ -110,7 +115,7 @@ mod tests {
         let problems: Vec<Problem> = Family::Count.problems(Split::Train, 1, 0).expect("level").take(300).collect();
         let refs: Vec<&Problem> = problems.iter().collect();
         let best = best_answer(&refs);
-        let right = |a: &str| problems.iter().filter(|p| p.spec.check(a).outcome == Outcome::Correct).count();
+        let right = |a: &str| problems.iter().filter(|p| is_right(p, a)).count();
         for other in ["1", "2", "3", "4", "5"] {
             assert!(right(&best) >= right(other), "{best} vs {other}");
         }
