@@ -65,6 +65,10 @@ pub struct PretrainArgs {
     /// through it: `tqv: Tl Qi Vn -> lin`), the step Caesar traces stand on (default 0).
     #[arg(long, value_parser = parse_share)]
     lookup_share: Option<f64>,
+    /// Share of documents that are quote drills (a story, then each of its sentences quoted
+    /// on its own line), the copy word and count traces stand on (default 0).
+    #[arg(long, value_parser = parse_share)]
+    quote_share: Option<f64>,
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
     lr: Option<f64>,
@@ -153,6 +157,9 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
         }
         if let Some(share) = args.lookup_share {
             config.mixture.lookup_share = share;
+        }
+        if let Some(share) = args.quote_share {
+            config.mixture.quote_share = share;
         }
         config.eval_per_level = args.heldout;
         if let Some(init) = &args.init {

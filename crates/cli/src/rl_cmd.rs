@@ -443,6 +443,7 @@ mod tests {
             mistake_rate: 0.2,
             drill_share: 0.1,
             lookup_share: 0.15,
+            quote_share: 0.05,
         };
         let rl_config = RlConfig::new(base.join("model"));
         let write = |path: PathBuf, text: serde_json::Result<String>| std::fs::write(path, text.expect("json"));
@@ -454,7 +455,8 @@ mod tests {
                 anchor_config(&args(&["--init", "x", "--anchor", "1"]), &init, &trained).expect("ok").expect("some");
             let want = [(Family::Word, vec![1]), (Family::Word, vec![1, 2]), (Family::Count, vec![1])];
             assert_eq!(a.mixture.sources, want, "from {}", init.display());
-            assert_eq!((a.mixture.mistake_rate, a.mixture.drill_share, a.mixture.lookup_share), (0.2, 0.1, 0.15));
+            let m = &a.mixture;
+            assert_eq!((m.mistake_rate, m.drill_share, m.lookup_share, m.quote_share), (0.2, 0.1, 0.15, 0.05));
         }
         let _ = std::fs::remove_dir_all(&root);
     }

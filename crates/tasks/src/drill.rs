@@ -17,12 +17,21 @@
 //! letters up in the table it wrote; the 4-layer tiny reasoner built and checked that
 //! table without fault, then decoded into plausible English words instead. Strings of
 //! random letters leave no word to guess, only the lookup to learn.
+//!
+//! **Quote drills** are a story, then each of its sentences quoted on a line of its own.
+//! Word traces quote the sentence they act on and count traces copy each entry, so every
+//! solver trace stands on copying a span of the prompt exactly. The tiny reasoners slip
+//! there first: the 4-layer model wrote `"The next day 17 more pears are collected."` for
+//! "7 more" before any arithmetic, and the 2-layer default names categories it was not
+//! asked about. A quote drill's sentences come from word and count problems, shuffled
+//! across problems, so the next sentence cannot be told from the last: only the copy is
+//! left to learn.
 
 use rand::seq::SliceRandom;
 use rand::Rng as _;
 
 use crate::families::cipher::{lookup, table_cells, table_line};
-use crate::Rng;
+use crate::{Family, Result, Rng, Split};
 
 /// The prompt of every drill document; the facts are its completion, with no thinking
 /// block: a drill is not a problem, and its distinct prompt keeps the model from
@@ -99,6 +108,70 @@ pub fn lookup_drill(rng: &mut Rng, lines: usize) -> String {
     out
 }
 
+/// The first line of every quote drill's prompt; the story follows on the next line.
+pub const QUOTE_PROMPT: &str = "Quote each sentence, in order.";
+
+/// Story length a quote drill stops drawing at; with its quotes and instruction the
+/// document stays under 768 bytes, the default pretraining row.
+const QUOTE_STORY_BYTES: usize = 300;
+
+/// A quote drill, as (prompt, completion): the prompt is [`QUOTE_PROMPT`] and a story of
+/// training-split word (levels 1-4) and count (levels 1-3) sentences in a random order,
+/// about 200-300 bytes; the completion quotes each sentence in story order, one per line,
+/// as word traces quote them (`"Amir brings 11 more lemons."`).
+pub fn quote_drill(rng: &mut Rng) -> Result<(String, String)> {
+    let mut sentences: Vec<String> = Vec::new();
+    let mut bytes = 0;
+    while bytes < QUOTE_STORY_BYTES * 2 / 3 {
+        let (family, level) = if rng.random_bool(0.5) {
+            (Family::Word, rng.random_range(1..=4))
+        } else {
+            (Family::Count, rng.random_range(1..=3))
+        };
+        let problem = family.generate(level, rng.random())?;
+        if Split::of_prompt(&problem.prompt) != Split::Train {
+            continue;
+        }
+        for sentence in split_sentences(&problem.prompt) {
+            bytes += sentence.len() + 1;
+            sentences.push(sentence.to_string());
+        }
+    }
+    sentences.shuffle(rng);
+    let mut story = String::new();
+    let mut quotes = String::new();
+    for sentence in sentences {
+        if !story.is_empty() && story.len() + 1 + sentence.len() > QUOTE_STORY_BYTES {
+            continue;
+        }
+        if !story.is_empty() {
+            story.push(' ');
+            quotes.push('\n');
+        }
+        story.push_str(&sentence);
+        quotes.push_str(&format!("\"{sentence}\""));
+    }
+    Ok((format!("{QUOTE_PROMPT}\n{story}"), quotes))
+}
+
+/// The sentences of a problem statement: each ends at a `.` or `?` followed by a space or
+/// the end of the text (problem statements use neither inside a sentence).
+fn split_sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'?') && bytes.get(i + 1).is_none_or(|&next| next == b' ') {
+            out.push(text[start..=i].trim());
+            start = i + 1;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(text[start..].trim());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +236,39 @@ mod tests {
         let seeded = |s| lookup_drill(&mut Rng::seed_from_u64(s), 5);
         assert_eq!(seeded(7), seeded(7));
         assert_ne!(seeded(7), seeded(8));
+    }
+
+    /// Every quote is a sentence of the story, in story order, and together they are the
+    /// whole story; documents fit a 768-byte row; drills are seeded and mix both families.
+    #[test]
+    fn every_quote_copies_the_story_in_order() {
+        let (mut word, mut count) = (false, false);
+        for seed in 0..200 {
+            let (prompt, quotes) = quote_drill(&mut Rng::seed_from_u64(seed)).expect("a drill");
+            let story = prompt.strip_prefix(&format!("{QUOTE_PROMPT}\n")).expect("the instruction line");
+            assert!(story.len() <= QUOTE_STORY_BYTES && story.len() > 60, "{} bytes: {story}", story.len());
+            assert!(prompt.len() + quotes.len() < 740, "{prompt}\n{quotes}");
+            let unquoted: Vec<&str> = quotes
+                .lines()
+                .map(|line| line.strip_prefix('"').and_then(|l| l.strip_suffix('"')).expect("a quoted line"))
+                .collect();
+            assert_eq!(unquoted.join(" "), story, "the quotes, joined, are the story");
+            assert!(unquoted.iter().all(|s| s.ends_with('.') || s.ends_with('?')), "{quotes}");
+            word |= story.contains(" more ");
+            count |= story.contains("How many") && story.contains(", and ");
+        }
+        assert!(word && count, "both families appear");
+        let seeded = |s| quote_drill(&mut Rng::seed_from_u64(s)).expect("a drill");
+        assert_eq!(seeded(7), seeded(7));
+        assert_ne!(seeded(7), seeded(8));
+    }
+
+    #[test]
+    fn sentences_split_at_full_stops_and_questions() {
+        assert_eq!(
+            split_sentences("Ava has 12 buttons. Ava finds 14 more buttons. How many buttons does Ava have now?"),
+            ["Ava has 12 buttons.", "Ava finds 14 more buttons.", "How many buttons does Ava have now?"]
+        );
+        assert_eq!(split_sentences("No stop at the end"), ["No stop at the end"]);
     }
 }

@@ -34,6 +34,11 @@ pub struct MixtureConfig {
     /// by default, as for `drill_share`.
     #[serde(default)]
     pub lookup_share: f64,
+    /// Share of documents that are quote drills ([`ponder_tasks::drill::quote_drill`]): a
+    /// story, then each sentence quoted on its own line, the copy that word and count
+    /// traces stand on. 0 by default, as for `drill_share`.
+    #[serde(default)]
+    pub quote_share: f64,
 }
 
 impl Default for MixtureConfig {
@@ -53,6 +58,7 @@ impl Default for MixtureConfig {
             mistake_rate: 0.15,
             drill_share: 0.0,
             lookup_share: 0.0,
+            quote_share: 0.0,
         }
     }
 }
@@ -71,7 +77,8 @@ impl MixtureConfig {
 
     /// Document `index` of the stream seeded by `seed`: a training-split problem with its
     /// solver trace (or, with probability `drill_share`, an arithmetic drill, or with
-    /// probability `lookup_share` of the rest, a lookup drill), as tokens and per-token
+    /// probability `lookup_share` of the rest, a lookup drill, then `quote_share` of the
+    /// rest, a quote drill), as tokens and per-token
     /// "in the completion" flags.
     pub fn document(&self, seed: u64, index: &[u64]) -> Result<(Vec<u32>, Vec<bool>)> {
         let pairs = self.pairs();
@@ -87,6 +94,10 @@ impl MixtureConfig {
         if self.lookup_share > 0.0 && rng.random_bool(self.lookup_share.min(1.0)) {
             let lookups = drill::lookup_drill(&mut rng, LOOKUP_LINES);
             return Ok(ByteTokenizer.encode_document(drill::LOOKUP_PROMPT, &lookups));
+        }
+        if self.quote_share > 0.0 && rng.random_bool(self.quote_share.min(1.0)) {
+            let (story, quotes) = drill::quote_drill(&mut rng)?;
+            return Ok(ByteTokenizer.encode_document(&story, &quotes));
         }
         let (family, level) = pairs[rng.random_range(0..pairs.len())];
         // About 1 in 8 prompts is held out; skip those (the test split is never trained on).
@@ -223,6 +234,7 @@ mod tests {
         let read: MixtureConfig = serde_json::from_str(old).expect("old mixture config");
         assert_eq!(read.drill_share, 0.0);
         assert_eq!(read.lookup_share, 0.0);
+        assert_eq!(read.quote_share, 0.0);
     }
 
     #[test]
@@ -239,5 +251,17 @@ mod tests {
         // Turning lookups on leaves the arithmetic drills' stream as it was.
         let drills = MixtureConfig { drill_share: 1.0, ..plain.clone() };
         assert_eq!(text(&drills), text(&MixtureConfig { lookup_share: 0.5, ..drills.clone() }));
+    }
+
+    #[test]
+    fn quote_drills_join_the_mixture_only_when_asked_for() {
+        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 5);
+        let plain = MixtureConfig::default();
+        assert!(!text(&plain).contains(drill::QUOTE_PROMPT));
+        let with = text(&MixtureConfig { quote_share: 0.5, ..plain.clone() });
+        assert!(with.contains(drill::QUOTE_PROMPT), "{with}");
+        // Turning quotes on leaves the other drills' stream as it was.
+        let lookups = MixtureConfig { lookup_share: 1.0, ..plain.clone() };
+        assert_eq!(text(&lookups), text(&MixtureConfig { quote_share: 0.5, ..lookups.clone() }));
     }
 }
