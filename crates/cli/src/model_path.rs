@@ -47,3 +47,23 @@ pub fn is_pretrained(path: &Path) -> bool {
     let hf_folder = path.join("config.json").is_file() && path.join("tokenizer.json").is_file();
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) || hf_folder
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weights kept in the repository (`weights/`) stay loadable as the code changes:
+    /// the model folder reads, and its `pretrain.json` reads as a pretraining config, so
+    /// `--init weights/w4-s3` and RL's anchor on its mixture both work.
+    #[test]
+    fn kept_weights_load_with_their_mixture() {
+        let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights/w4-s3");
+        let dir = model_dir(&run).expect("weights/w4-s3 is a run folder");
+        let config = ponder_model::read_config(&dir).expect("its model config");
+        assert_eq!((config.d_model, config.n_layers), (128, 4));
+        load_engine(&run).expect("the weights load");
+        let text = std::fs::read_to_string(run.join(ponder_train::pretrain::CONFIG_NAME)).expect("pretrain.json");
+        let pretrained: ponder_train::PretrainConfig = serde_json::from_str(&text).expect("a pretraining config");
+        assert_eq!(pretrained.mixture.quote_share, 0.2);
+    }
+}
