@@ -154,22 +154,10 @@ pub fn quote_drill(rng: &mut Rng) -> Result<(String, String)> {
     Ok((format!("{QUOTE_PROMPT}\n{story}"), quotes))
 }
 
-/// The sentences of a problem statement: each ends at a `.` or `?` followed by a space or
-/// the end of the text (problem statements use neither inside a sentence).
+/// The sentences of a problem statement: each ends at a `.` or `?` (problem statements
+/// use neither inside a sentence).
 fn split_sentences(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if matches!(b, b'.' | b'?') && bytes.get(i + 1).is_none_or(|&next| next == b' ') {
-            out.push(text[start..=i].trim());
-            start = i + 1;
-        }
-    }
-    if !text[start..].trim().is_empty() {
-        out.push(text[start..].trim());
-    }
-    out
+    text.split_inclusive(['.', '?']).map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 #[cfg(test)]

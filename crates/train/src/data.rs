@@ -237,31 +237,45 @@ mod tests {
         assert_eq!(read.quote_share, 0.0);
     }
 
+    /// Checks that the drill whose prompt is `prompt` is absent from the default mixture,
+    /// present once `turn_on` sets its share to 0.5, and drawn after the `earlier` drill
+    /// (all documents of that kind): turning it on leaves that stream as it was. Returns
+    /// the text with it on.
+    fn drill_joins_only_when_asked_for(
+        prompt: &str,
+        earlier: MixtureConfig,
+        turn_on: fn(&mut MixtureConfig),
+    ) -> String {
+        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 5);
+        let on = |mut mixture: MixtureConfig| {
+            turn_on(&mut mixture);
+            mixture
+        };
+        assert!(!text(&MixtureConfig::default()).contains(prompt));
+        let with = text(&on(MixtureConfig::default()));
+        assert!(with.contains(prompt), "{with}");
+        assert_eq!(text(&earlier), text(&on(earlier.clone())));
+        with
+    }
+
     #[test]
     fn lookup_drills_join_the_mixture_only_when_asked_for() {
-        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 5);
-        let plain = MixtureConfig::default();
-        assert!(!text(&plain).contains(drill::LOOKUP_PROMPT));
-        let with = text(&MixtureConfig { lookup_share: 0.5, ..plain.clone() });
-        assert!(with.contains(drill::LOOKUP_PROMPT), "{with}");
+        let drills = MixtureConfig { drill_share: 1.0, ..MixtureConfig::default() };
+        let with = drill_joins_only_when_asked_for(drill::LOOKUP_PROMPT, drills, |m| m.lookup_share = 0.5);
         // The table follows the prompt: 26 cells such as `Tl`.
         let after = with.split(drill::LOOKUP_PROMPT).nth(1).unwrap_or_default();
         let table = after.lines().find(|l| !l.is_empty()).unwrap_or_default();
         assert_eq!(table.split(' ').count(), 26, "{table:?}");
-        // Turning lookups on leaves the arithmetic drills' stream as it was.
-        let drills = MixtureConfig { drill_share: 1.0, ..plain.clone() };
-        assert_eq!(text(&drills), text(&MixtureConfig { lookup_share: 0.5, ..drills.clone() }));
     }
 
     #[test]
     fn quote_drills_join_the_mixture_only_when_asked_for() {
-        let text = |mixture: &MixtureConfig| first_rows_text(mixture, 5);
-        let plain = MixtureConfig::default();
-        assert!(!text(&plain).contains(drill::QUOTE_PROMPT));
-        let with = text(&MixtureConfig { quote_share: 0.5, ..plain.clone() });
-        assert!(with.contains(drill::QUOTE_PROMPT), "{with}");
-        // Turning quotes on leaves the other drills' stream as it was.
-        let lookups = MixtureConfig { lookup_share: 1.0, ..plain.clone() };
-        assert_eq!(text(&lookups), text(&MixtureConfig { quote_share: 0.5, ..lookups.clone() }));
+        let lookups = MixtureConfig { lookup_share: 1.0, ..MixtureConfig::default() };
+        let with = drill_joins_only_when_asked_for(drill::QUOTE_PROMPT, lookups, |m| m.quote_share = 0.5);
+        // The story follows the instruction, and its first sentence is quoted.
+        let after = with.split(drill::QUOTE_PROMPT).nth(1).unwrap_or_default();
+        let first = after.lines().find(|l| !l.is_empty()).unwrap_or_default();
+        let sentence = first.split_inclusive(['.', '?']).next().unwrap_or_default();
+        assert!(with.contains(&format!("\"{sentence}\"")), "{sentence:?} quoted in {with}");
     }
 }
