@@ -8,9 +8,9 @@ use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use clap::{Args, Subcommand};
-use ponder_model::{causal_mask, generate, init_weights, special, Preset, SamplingParams, TinyReasoner};
-use ponder_train::data::Batch;
-use ponder_train::{completion_loss, PretrainConfig};
+use ponder_model::{generate, init_weights, special, DocumentMask, Preset, SamplingParams, TinyReasoner};
+use ponder_train::data::{packed_batch, Batch};
+use ponder_train::{completion_loss, completion_loss_of, PretrainConfig};
 use rand::{Rng, SeedableRng};
 
 /// Arguments of `ponder bench`.
@@ -93,36 +93,46 @@ fn train(preset: Preset, steps: usize, python: &PathBuf) -> anyhow::Result<()> {
     let device = Device::Cpu;
     let varmap = init_weights(c, 0, &device)?;
     let model = TinyReasoner::new(c.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
+    // Rows of one random 768-token document each: the shapes the PyTorch peer runs.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let tokens: Vec<u32> = (0..b * (t + 1)).map(|_| rng.random_range(0..256)).collect();
     let rows: Vec<&[u32]> = tokens.chunks(t + 1).collect();
-    let (attention, positions) = causal_mask(&vec![vec![0; t]; b], &device)?;
-    let batch = Batch {
+    let single = Batch {
         inputs: Tensor::from_vec(rows.iter().flat_map(|r| r[..t].to_vec()).collect::<Vec<_>>(), (b, t), &device)?,
         targets: Tensor::from_vec(rows.iter().flat_map(|r| r[1..].to_vec()).collect::<Vec<_>>(), (b, t), &device)?,
         loss_mask: Tensor::ones((b, t), DType::F32, &device)?,
-        attention,
-        positions,
+        documents: DocumentMask::new(&vec![vec![0; t]; b])?,
         loss_tokens: b * t,
     };
-    let step = || -> anyhow::Result<()> {
-        completion_loss(&model, &batch)?.backward()?;
-        Ok(())
-    };
-    step()?; // warm-up
-    let start = Instant::now();
-    for _ in 0..steps {
-        step()?;
-    }
-    let seconds = start.elapsed().as_secs_f64() / steps as f64;
-    let ours = (b * t) as f64 / seconds;
-    let gflops = 3.0 * c.flops_per_token(t / 2) * (b * t) as f64 / seconds / 1e9;
+    // Rows as pretraining packs them, from the preset's mixture.
+    let packed = packed_batch(&config.mixture, 0, 0, b, t, &device)?;
     println!(
-        "ponder bench train: preset {preset:?} ({} parameters), batch {b} x {t} tokens, {} threads",
+        "ponder bench train: preset {preset:?} ({} parameters), batch {b} x {t} tokens, {} threads, forward+backward",
         c.param_count(),
         threads()
     );
-    println!("  ponder (candle): {ours:>8.0} tokens/s  {gflops:>6.1} GFLOP/s  ({seconds:.2} s/step, forward+backward)");
+    let mut ours = 0.0;
+    for (rows, batch) in [("one document per row", &single), ("packed from the mixture", &packed)] {
+        let fused = seconds_per_step(steps, || Ok(completion_loss(&model, batch)?.backward()?))?;
+        let dense = seconds_per_step(steps, || {
+            let mask = batch.documents.dense(&device)?;
+            let positions = batch.documents.positions(&device)?;
+            let logits = model.forward(&batch.inputs, &positions, &mask, None)?;
+            Ok(completion_loss_of(&logits, batch)?.backward()?)
+        })?;
+        let rate = |seconds: f64| (b * t) as f64 / seconds;
+        println!(
+            "  rows {rows}: fused document attention {:>7.0} tokens/s ({fused:.2} s/step), dense mask {:>7.0} tokens/s ({dense:.2} s/step), fused / dense = {:.2}",
+            rate(fused),
+            rate(dense),
+            dense / fused
+        );
+        if ours == 0.0 {
+            ours = rate(fused);
+            let gflops = 3.0 * c.flops_per_token(t / 2) * ours / 1e9;
+            println!("    ponder (candle, fused): {gflops:.1} GFLOP/s");
+        }
+    }
 
     let peer = Command::new(python)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/torch_train.py"))
@@ -136,7 +146,7 @@ fn train(preset: Preset, steps: usize, python: &PathBuf) -> anyhow::Result<()> {
             let report: serde_json::Value = serde_json::from_slice(&out.stdout).context("peer printed no JSON")?;
             let theirs = report["tokens_per_second"].as_f64().context("peer JSON lacks tokens_per_second")?;
             println!("  {}: {theirs:>8.0} tokens/s", report["peer"].as_str().unwrap_or("pytorch"));
-            println!("  ponder / pytorch = {:.2}", ours / theirs);
+            println!("  ponder (fused) / pytorch, one document per row = {:.2}", ours / theirs);
         }
         Ok(out) => {
             println!("  pytorch peer failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""))
@@ -147,6 +157,16 @@ fn train(preset: Preset, steps: usize, python: &PathBuf) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Mean seconds of `steps` calls of `step`, after one warm-up call.
+fn seconds_per_step<T>(steps: usize, mut step: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<f64> {
+    step()?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        step()?;
+    }
+    Ok(start.elapsed().as_secs_f64() / steps.max(1) as f64)
 }
 
 fn sample(preset: Preset, tokens: usize) -> anyhow::Result<()> {

@@ -6,11 +6,8 @@ use candle_core::{Device, Tensor};
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{Budget, BudgetState, CausalLm, Error, GenerationTokens, Result};
-
-/// Added to the attention score of a key a query must not see. Large but finite, so a
-/// row with nothing visible stays finite instead of turning into NaN.
-const MASKED: f32 = -1e9;
+use crate::doc_attention::MASKED;
+use crate::{Budget, BudgetState, CausalLm, DocumentMask, Error, GenerationTokens, Result};
 
 /// How to pick tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,23 +76,8 @@ pub struct Generated {
 /// earlier-or-equal keys of its own document, and positions restart at 0 with every
 /// document. Returns the mask (batch, 1, seq, seq) and positions (batch, seq).
 pub fn causal_mask(segments: &[Vec<u32>], device: &Device) -> Result<(Tensor, Tensor)> {
-    let b = segments.len();
-    let t = segments.first().map_or(0, Vec::len);
-    let mut mask = vec![MASKED; b * t * t];
-    let mut positions = vec![0u32; b * t];
-    for (row, seg) in segments.iter().enumerate() {
-        let mut start = 0;
-        for q in 0..t {
-            if q > 0 && seg[q] != seg[q - 1] {
-                start = q;
-            }
-            positions[row * t + q] = (q - start) as u32;
-            for k in start..=q {
-                mask[(row * t + q) * t + k] = 0.0;
-            }
-        }
-    }
-    Ok((Tensor::from_vec(mask, (b, 1, t, t), device)?, Tensor::from_vec(positions, (b, t), device)?))
+    let documents = DocumentMask::new(segments)?;
+    Ok((documents.dense(device)?, documents.positions(device)?))
 }
 
 /// Continues every prompt; `seeds[i]` seeds the sampler of sequence `i`. Calls

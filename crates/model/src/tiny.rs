@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::repeat_heads;
 use crate::{
-    special, BudgetTokens, ByteTokenizer, CausalLm, Error, GenerationTokens, KvCache, Result, BYTE_VOCAB_SIZE,
+    document_attention, special, BudgetTokens, ByteTokenizer, CausalLm, DocumentMask, Error, GenerationTokens, KvCache,
+    Result, BYTE_VOCAB_SIZE,
 };
 
 /// Named model sizes.
@@ -179,6 +180,14 @@ fn rotate(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     Ok(Tensor::cat(&[r1, r2], D::Minus1)?)
 }
 
+/// What each query of a pass may attend to.
+enum Keys<'a> {
+    /// An additive (batch, 1, seq, keys) mask, `keys` = cached + new tokens: any pass.
+    Mask(&'a Tensor),
+    /// Causally inside its own document: full passes on the CPU, fused.
+    Documents(&'a DocumentMask),
+}
+
 /// Causal self-attention with rotary positions and optional grouped-query heads.
 struct Attention {
     wq: Tensor, // (n_heads·hd, d)
@@ -204,12 +213,12 @@ impl Attention {
         })
     }
 
-    /// `x`: (batch, seq, d); `mask`: (batch, 1, seq, keys) additive; returns (batch, seq, d).
+    /// `x`: (batch, seq, d); returns (batch, seq, d).
     fn forward(
         &self,
         x: &Tensor,
         rope: (&Tensor, &Tensor),
-        mask: &Tensor,
+        keys: &Keys,
         cache: Option<(&mut KvCache, usize)>,
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
@@ -226,10 +235,15 @@ impl Attention {
         };
         let group = self.n_heads / self.n_kv_heads;
         let (k, v) = if group == 1 { (k, v) } else { (repeat_heads(&k, group)?, repeat_heads(&v, group)?) };
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, keys)
-        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?; // differentiable, unlike softmax_last_dim
-        let y = weights.matmul(&v.contiguous()?)?; // (b, h, t, hd)
+        let y = match keys {
+            Keys::Documents(documents) => document_attention(&q, &k, &v, documents)?, // (b, h, t, hd)
+            Keys::Mask(mask) => {
+                let scale = 1.0 / (self.head_dim as f64).sqrt();
+                let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, keys)
+                let weights = candle_nn::ops::softmax(&scores, D::Minus1)?; // differentiable, unlike softmax_last_dim
+                weights.matmul(&v.contiguous()?)? // (b, h, t, hd)
+            }
+        };
         let y = y.transpose(1, 2)?.reshape((b, t, self.n_heads * self.head_dim))?;
         linear(&y, &self.wo)
     }
@@ -331,6 +345,37 @@ impl TinyReasoner {
         tokens: &Tensor,
         positions: &Tensor,
         mask: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let mask = mask.to_dtype(self.embed.dtype())?;
+        self.forward_with(tokens, positions, &Keys::Mask(&mask), cache)
+    }
+
+    /// Logits of a full pass over packed rows, each position attending causally inside its
+    /// own document (`documents`), with positions restarting per document. On the CPU in
+    /// f32 or f64 this runs the fused [`document_attention`], which skips the masked scores a
+    /// dense mask would compute; elsewhere it falls back to the dense mask.
+    ///
+    /// * `tokens`: (batch, seq) u32, the batch and seq of `documents`.
+    ///
+    /// Returns (batch, seq, vocab) logits.
+    pub fn forward_documents(&self, tokens: &Tensor, documents: &DocumentMask) -> Result<Tensor> {
+        let device = self.embed.device();
+        let positions = documents.positions(device)?;
+        if device.is_cpu() && matches!(self.embed.dtype(), DType::F32 | DType::F64) {
+            self.forward_with(tokens, &positions, &Keys::Documents(documents), None)
+        } else {
+            let mask = documents.dense(device)?.to_dtype(self.embed.dtype())?;
+            self.forward_with(tokens, &positions, &Keys::Mask(&mask), None)
+        }
+    }
+
+    /// The pass both entry points share: `keys` says what each query may attend to.
+    fn forward_with(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        keys: &Keys,
         mut cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
         let (b, t) = tokens.dims2()?;
@@ -343,12 +388,10 @@ impl TinyReasoner {
         let half = self.config.head_dim() / 2;
         let cos = self.cos.index_select(&flat_positions, 0)?.reshape((b, 1, t, half))?;
         let sin = self.sin.index_select(&flat_positions, 0)?.reshape((b, 1, t, half))?;
-        let mask = mask.to_dtype(self.embed.dtype())?;
-        let mask = &mask;
         let mut x = self.embed.index_select(&tokens.flatten_all()?, 0)?.reshape((b, t, self.config.d_model))?; // (b, t, d)
         for (layer, block) in self.blocks.iter().enumerate() {
             let cache = cache.as_deref_mut().map(|c| (c, layer));
-            let h = block.attn.forward(&block.attn_norm.forward(&x)?, (&cos, &sin), mask, cache)?;
+            let h = block.attn.forward(&block.attn_norm.forward(&x)?, (&cos, &sin), keys, cache)?;
             x = (x + h)?;
             let h = block.mlp.forward(&block.mlp_norm.forward(&x)?)?;
             x = (x + h)?;

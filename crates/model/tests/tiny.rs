@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use ponder_model::{
-    causal_mask, generate, init_weights, save_weights, special, SamplingParams, TinyConfig, TinyReasoner,
+    causal_mask, generate, init_weights, save_weights, special, DocumentMask, SamplingParams, TinyConfig, TinyReasoner,
     BYTE_VOCAB_SIZE,
 };
 
@@ -144,13 +144,25 @@ fn forward_matches_the_loop_reference() {
     }
 }
 
-fn training_loss(model: &TinyReasoner, tokens: &[u32]) -> Tensor {
+/// Two documents in one row: the halves of `tokens`.
+fn two_documents(n: usize) -> Vec<Vec<u32>> {
+    vec![(0..n).map(|i| u32::from(i >= n / 2)).collect()]
+}
+
+/// Next-token loss over a row of two documents, through the dense mask or the fused
+/// document attention.
+fn training_loss(model: &TinyReasoner, tokens: &[u32], fused: bool) -> Tensor {
     let device = model.device();
     let n = tokens.len() - 1;
-    let (mask, positions) = causal_mask(&[vec![0; n]], device).expect("mask");
     let input = Tensor::new(&tokens[..n], device).and_then(|t| t.unsqueeze(0)).expect("input");
     let target = Tensor::new(&tokens[1..], device).expect("target");
-    let logits = model.forward(&input, &positions, &mask, None).expect("forward").squeeze(0).expect("squeeze");
+    let logits = if fused {
+        model.forward_documents(&input, &DocumentMask::new(&two_documents(n)).expect("documents"))
+    } else {
+        let (mask, positions) = causal_mask(&two_documents(n), device).expect("mask");
+        model.forward(&input, &positions, &mask, None)
+    };
+    let logits = logits.expect("forward").squeeze(0).expect("squeeze");
     candle_nn::loss::cross_entropy(&logits, &target).expect("loss")
 }
 
@@ -160,13 +172,15 @@ fn every_parameter_receives_a_gradient() {
     let varmap = init_weights(&config, 3, &Device::Cpu).expect("init");
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).expect("model");
     let tokens: Vec<u32> = "<think>3 + 4 = 7</think>7".bytes().map(u32::from).collect();
-    let grads = training_loss(&model, &tokens).backward().expect("backward");
-    let data = varmap.data().lock().expect("lock");
-    assert_eq!(data.len(), 2 * 9 + 3, "parameter tensors");
-    for (name, var) in data.iter() {
-        let grad = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name} received no gradient"));
-        let norm = grad.sqr().and_then(|g| g.sum_all()).and_then(|s| s.to_scalar::<f32>()).expect("norm");
-        assert!(norm > 0.0, "{name} has an all-zero gradient");
+    for fused in [false, true] {
+        let grads = training_loss(&model, &tokens, fused).backward().expect("backward");
+        let data = varmap.data().lock().expect("lock");
+        assert_eq!(data.len(), 2 * 9 + 3, "parameter tensors");
+        for (name, var) in data.iter() {
+            let grad = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name} received no gradient"));
+            let norm = grad.sqr().and_then(|g| g.sum_all()).and_then(|s| s.to_scalar::<f32>()).expect("norm");
+            assert!(norm > 0.0, "fused={fused}: {name} has an all-zero gradient");
+        }
     }
 }
 
@@ -182,40 +196,98 @@ fn gradients_match_finite_differences_in_f64() {
     }
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F64, &device)).expect("model");
     let tokens: Vec<u32> = "count: a, b, c".bytes().map(u32::from).collect();
-    let loss = |m: &TinyReasoner| training_loss(m, &tokens).to_scalar::<f64>().expect("scalar");
-    let grads = training_loss(&model, &tokens).backward().expect("backward");
-    let data = varmap.data().lock().expect("lock");
-    for name in [
-        "embed",
-        "blocks.0.attn.wq",
-        "blocks.1.attn.wk",
-        "blocks.0.attn_norm.weight",
-        "blocks.1.mlp.gate",
-        "norm.weight",
-        "head",
-    ] {
-        let var = &data[name];
-        let analytic =
-            grads.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec");
-        let original = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f64>()).expect("vec");
-        // The largest-gradient entries, where the comparison means most.
-        let mut order: Vec<usize> = (0..original.len()).collect();
-        order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
-        for &i in order.iter().take(3) {
-            let eps = 1e-6;
-            let nudge = |delta: f64| {
-                let mut values = original.clone();
-                values[i] += delta;
-                let t = Tensor::from_vec(values, var.shape(), &device).expect("tensor");
-                var.set(&t).expect("set");
-                loss(&model)
-            };
-            let numeric = (nudge(eps) - nudge(-eps)) / (2.0 * eps);
-            nudge(0.0);
-            let rel = (numeric - analytic[i]).abs() / (numeric.abs() + analytic[i].abs()).max(1e-8);
-            assert!(rel < 1e-4, "{name}[{i}]: analytic {} vs numeric {numeric}", analytic[i]);
+    for fused in [false, true] {
+        let loss = |m: &TinyReasoner| training_loss(m, &tokens, fused).to_scalar::<f64>().expect("scalar");
+        let grads = training_loss(&model, &tokens, fused).backward().expect("backward");
+        let data = varmap.data().lock().expect("lock");
+        for name in [
+            "embed",
+            "blocks.0.attn.wq",
+            "blocks.1.attn.wk",
+            "blocks.0.attn_norm.weight",
+            "blocks.1.mlp.gate",
+            "norm.weight",
+            "head",
+        ] {
+            let var = &data[name];
+            let analytic =
+                grads.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec");
+            let original = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f64>()).expect("vec");
+            // The largest-gradient entries, where the comparison means most.
+            let mut order: Vec<usize> = (0..original.len()).collect();
+            order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
+            for &i in order.iter().take(3) {
+                let eps = 1e-6;
+                let nudge = |delta: f64| {
+                    let mut values = original.clone();
+                    values[i] += delta;
+                    let t = Tensor::from_vec(values, var.shape(), &device).expect("tensor");
+                    var.set(&t).expect("set");
+                    loss(&model)
+                };
+                let numeric = (nudge(eps) - nudge(-eps)) / (2.0 * eps);
+                nudge(0.0);
+                let rel = (numeric - analytic[i]).abs() / (numeric.abs() + analytic[i].abs()).max(1e-8);
+                assert!(rel < 1e-4, "fused={fused}: {name}[{i}]: analytic {} vs numeric {numeric}", analytic[i]);
+            }
         }
     }
+}
+
+/// Rows of several documents and trailing padding, as pretraining and RL updates pack them.
+fn packed_segments() -> Vec<Vec<u32>> {
+    let row = |lengths: &[usize], len: usize| -> Vec<u32> {
+        let mut seg: Vec<u32> =
+            lengths.iter().enumerate().flat_map(|(d, &n)| std::iter::repeat_n(d as u32, n)).collect();
+        seg.resize(len, u32::MAX);
+        seg
+    };
+    vec![row(&[7, 9, 8], 24), row(&[24], 24), row(&[1, 12], 24), row(&[5, 5, 5, 5, 4], 24)]
+}
+
+#[test]
+fn fused_document_attention_matches_the_dense_mask() {
+    let config = small_config(false);
+    let device = Device::Cpu;
+    let varmap = init_weights(&config, 11, &device).expect("init");
+    for var in varmap.all_vars() {
+        var.set(&(var.as_tensor() * 10.0).expect("scale")).expect("set");
+    }
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+    let segments = packed_segments();
+    let (b, t) = (segments.len(), segments[0].len());
+    let tokens: Vec<u32> = (0..b * t).map(|i| ((i * 37 + 11) % 250) as u32).collect();
+    let input = Tensor::from_vec(tokens, (b, t), &device).expect("tokens");
+    let (mask, positions) = causal_mask(&segments, &device).expect("mask");
+    let dense = model.forward(&input, &positions, &mask, None).expect("dense");
+    let fused = model.forward_documents(&input, &DocumentMask::new(&segments).expect("documents")).expect("fused");
+    let worst = (&dense - &fused).and_then(|d| d.abs()).and_then(|d| d.max_all()).and_then(|d| d.to_scalar::<f32>());
+    let worst = worst.expect("diff");
+    assert!(worst < 1e-4, "logits differ by {worst}");
+    // The same gradient for every parameter, from a loss that weights positions unevenly.
+    let weights = Tensor::arange(0f32, (b * t) as f32, &device)
+        .and_then(|w| (w / (b * t) as f64)?.reshape((b, t, 1)))
+        .expect("weights"); // in [0, 1)
+    let loss = |logits: &Tensor| logits.broadcast_mul(&weights).and_then(|l| l.tanh()).and_then(|l| l.sum_all());
+    let (dense_grads, fused_grads) = (
+        loss(&dense).and_then(|l| l.backward()).expect("dense"),
+        loss(&fused).and_then(|l| l.backward()).expect("fused"),
+    );
+    for (name, var) in varmap.data().lock().expect("lock").iter() {
+        let read = |g: &candle_core::backprop::GradStore| {
+            g.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f32>()).expect("vec")
+        };
+        let (a, b) = (read(&dense_grads), read(&fused_grads));
+        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
+        let worst = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst / scale < 1e-4, "{name}: gradients differ by {worst} (largest {scale})");
+    }
+}
+
+#[test]
+fn document_masks_reject_ragged_rows() {
+    let err = DocumentMask::new(&[vec![0; 4], vec![0; 3]]).expect_err("ragged");
+    assert!(err.to_string().contains("pad rows to one length"), "{err}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! seed and the step, so a resumed run sees exactly the data it would have seen.
 
 use candle_core::{Device, Tensor};
-use ponder_model::{causal_mask, special, ByteTokenizer};
+use ponder_model::{special, ByteTokenizer, DocumentMask};
 use ponder_tasks::{drill, seed_for, Family, Rng, Split};
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -120,10 +120,9 @@ pub struct Batch {
     pub targets: Tensor,
     /// (batch, seq) f32: 1 where the target is a completion token to learn, else 0.
     pub loss_mask: Tensor,
-    /// (batch, 1, seq, seq) attention mask: causal, within each document.
-    pub attention: Tensor,
-    /// (batch, seq) rotary positions, restarting at each document.
-    pub positions: Tensor,
+    /// Which positions each position attends to: causally, within its own document (and
+    /// rotary positions that restart with each document).
+    pub documents: DocumentMask,
     /// Number of target tokens that count in the loss.
     pub loss_tokens: usize,
 }
@@ -167,13 +166,12 @@ pub fn packed_batch(
         segments.push(seg[..seq_len].to_vec());
     }
     let loss_tokens = mask.iter().filter(|&&m| m > 0.0).count();
-    let (attention, positions) = causal_mask(&segments, device)?;
+    let documents = DocumentMask::new(&segments)?;
     Ok(Batch {
         inputs: Tensor::from_vec(inputs, (batch, seq_len), device)?,
         targets: Tensor::from_vec(targets, (batch, seq_len), device)?,
         loss_mask: Tensor::from_vec(mask, (batch, seq_len), device)?,
-        attention,
-        positions,
+        documents,
         loss_tokens,
     })
 }

@@ -14,7 +14,7 @@ pub mod rollout;
 pub mod run;
 
 pub use data::MixtureConfig;
-pub use pretrain::{completion_loss, pretrain, PretrainConfig, PretrainOutcome};
+pub use pretrain::{completion_loss, completion_loss_of, pretrain, PretrainConfig, PretrainOutcome};
 pub use rl::{rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
 pub use run::RunDir;
 

@@ -123,8 +123,13 @@ pub struct PretrainOutcome {
 
 /// Mean cross-entropy of the tokens the batch's loss mask selects (the completions).
 pub fn completion_loss(model: &TinyReasoner, batch: &Batch) -> Result<Tensor> {
-    let logits = model.forward(&batch.inputs, &batch.positions, &batch.attention, None)?; // (b, t, vocab)
-    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let logits = model.forward_documents(&batch.inputs, &batch.documents)?; // (b, t, vocab)
+    completion_loss_of(&logits, batch)
+}
+
+/// [`completion_loss`] from the (batch, seq, vocab) logits of `batch`'s inputs.
+pub fn completion_loss_of(logits: &Tensor, batch: &Batch) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
     let picked = logp.gather(&batch.targets.unsqueeze(2)?, 2)?.squeeze(2)?; // (b, t)
     Ok(((picked * &batch.loss_mask)?.sum_all()? / -(batch.loss_tokens.max(1) as f64))?)
 }

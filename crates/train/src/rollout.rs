@@ -3,7 +3,7 @@
 //! log-probability, and take one clipped policy-gradient step.
 
 use candle_core::{Tensor, D};
-use ponder_model::{causal_mask, special, TinyReasoner};
+use ponder_model::{special, DocumentMask, TinyReasoner};
 
 use crate::data::Batch;
 use crate::grpo::{policy_loss, token_weights, Clip, LossAggregation, LossStats, PolicyTerms};
@@ -77,13 +77,12 @@ pub struct UpdateStats {
 /// update runs over micro-batches of similar lengths and accumulates their gradients.
 const MICRO_BATCH_TOKENS: usize = 4096;
 
-/// Rollouts as one right-padded batch: tensors are (n, len) except the attention mask
-/// (n, 1, len, len).
+/// Rollouts as one right-padded batch: tensors are (n, len); each sequence attends within
+/// itself, its padding apart.
 struct PolicyBatch {
     inputs: Tensor,
     targets: Tensor,
-    positions: Tensor,
-    attention: Tensor,
+    documents: DocumentMask,
     old_logp: Tensor,
     advantages: Tensor,
     weights: Tensor,
@@ -122,13 +121,12 @@ fn policy_batch(
         seg.resize(len, u32::MAX);
         segments.push(seg);
     }
-    let (attention, positions) = causal_mask(&segments, device)?;
+    let documents = DocumentMask::new(&segments)?;
     let shape = (n, len);
     Ok(PolicyBatch {
         inputs: Tensor::from_vec(inputs, shape, device)?,
         targets: Tensor::from_vec(targets, shape, device)?,
-        positions,
-        attention,
+        documents,
         old_logp: Tensor::from_vec(old, shape, device)?,
         advantages: Tensor::from_vec(adv, shape, device)?,
         weights: Tensor::from_vec(weights, shape, device)?,
@@ -139,7 +137,7 @@ fn policy_batch(
 /// (n, len) log-probabilities of the batch's targets under `model` at `temperature`, and
 /// the (n, len, vocab) log-softmax they were read from.
 fn target_logprobs(model: &TinyReasoner, batch: &PolicyBatch, temperature: f32) -> Result<(Tensor, Tensor)> {
-    let logits = model.forward(&batch.inputs, &batch.positions, &batch.attention, None)?; // (n, len, vocab)
+    let logits = model.forward_documents(&batch.inputs, &batch.documents)?; // (n, len, vocab)
     let logits = if temperature == 1.0 { logits } else { logits.affine(1.0 / temperature as f64, 0.0)? };
     let logp_all = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     let logp = logp_all.gather(&batch.targets.unsqueeze(2)?, 2)?.squeeze(2)?; // (n, len)
