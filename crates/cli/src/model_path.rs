@@ -54,16 +54,21 @@ mod tests {
 
     /// The weights kept in the repository (`weights/`) stay loadable as the code changes:
     /// the model folder reads, and its `pretrain.json` reads as a pretraining config, so
-    /// `--init weights/w4-s3` and RL's anchor on its mixture both work.
+    /// `--init weights/w4` and RL's anchor on its mixture both work.
     #[test]
     fn kept_weights_load_with_their_mixture() {
-        let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights/w4-s3");
-        let dir = model_dir(&run).expect("weights/w4-s3 is a run folder");
+        let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights/w4");
+        let dir = model_dir(&run).expect("weights/w4 is a run folder");
         let config = ponder_model::read_config(&dir).expect("its model config");
         assert_eq!((config.d_model, config.n_layers), (128, 4));
         load_engine(&run).expect("the weights load");
         let text = std::fs::read_to_string(run.join(ponder_train::pretrain::CONFIG_NAME)).expect("pretrain.json");
         let pretrained: ponder_train::PretrainConfig = serde_json::from_str(&text).expect("a pretraining config");
-        assert_eq!(pretrained.mixture.quote_share, 0.2);
+        assert_eq!(pretrained.mixture.drill_share, 0.15);
+        assert!(pretrained
+            .mixture
+            .sources
+            .iter()
+            .any(|(family, levels)| *family == ponder_tasks::Family::Word && levels.contains(&3)));
     }
 }
