@@ -114,9 +114,8 @@ fn train(preset: Preset, steps: usize, python: &PathBuf) -> anyhow::Result<()> {
     let mut ours = 0.0;
     for (rows, batch) in [("one document per row", &single), ("packed from the mixture", &packed)] {
         let fused = seconds_per_step(steps, || Ok(completion_loss(&model, batch)?.backward()?))?;
+        let (mask, positions) = (batch.documents.dense(&device)?, batch.documents.positions(&device)?);
         let dense = seconds_per_step(steps, || {
-            let mask = batch.documents.dense(&device)?;
-            let positions = batch.documents.positions(&device)?;
             let logits = model.forward(&batch.inputs, &positions, &mask, None)?;
             Ok(completion_loss_of(&logits, batch)?.backward()?)
         })?;

@@ -143,7 +143,6 @@ impl DocumentAttention {
     }
 
     /// Gradients of `sum(y · dy)` with respect to `q`, `k` and `v`, each (b, h, t, hd).
-    #[allow(clippy::type_complexity)]
     fn backward<T: Element>(
         &self,
         (q, k, v, dy): (&[T], &[T], &[T], &[T]),
@@ -151,48 +150,36 @@ impl DocumentAttention {
     ) -> (Vec<T>, Vec<T>, Vec<T>) {
         let scale = T::from(self.scale).expect("a float");
         let block = t * hd;
-        let mut grads: Vec<(Vec<T>, Vec<T>, Vec<T>)> = Vec::with_capacity(b * h);
-        (0..b * h)
-            .into_par_iter()
-            .map(|bh| {
-                let at = bh * block;
-                let starts = &self.starts[(bh / h) * t..(bh / h + 1) * t];
-                let (q, k, v, dy) = (&q[at..at + block], &k[at..at + block], &v[at..at + block], &dy[at..at + block]);
-                let (mut dq, mut dk, mut dv) = (vec![T::zero(); block], vec![T::zero(); block], vec![T::zero(); block]);
-                let (mut p, mut dp) = (Vec::with_capacity(t), Vec::with_capacity(t));
-                for i in 0..t {
-                    let s0 = starts[i] as usize;
-                    let (qi, dyi) = (&q[i * hd..(i + 1) * hd], &dy[i * hd..(i + 1) * hd]);
-                    softmax_row(qi, &k[s0 * hd..(i + 1) * hd], hd, scale, &mut p);
-                    // dp_j = dy_i · v_j; the softmax's backward: ds_j = p_j (dp_j − Σ p dp).
-                    dp.clear();
-                    dp.extend(v[s0 * hd..(i + 1) * hd].chunks_exact(hd).map(|vj| dot(dyi, vj)));
-                    let mean = p.iter().zip(&dp).fold(T::zero(), |acc, (&pj, &dpj)| acc + pj * dpj);
-                    let dqi = &mut dq[i * hd..(i + 1) * hd];
-                    for (j, (&pj, &dpj)) in p.iter().zip(&dp).enumerate() {
-                        let key = (s0 + j) * hd;
-                        let ds = pj * (dpj - mean) * scale;
-                        axpy(ds, &k[key..key + hd], dqi);
-                        axpy(ds, qi, &mut dk[key..key + hd]);
-                        axpy(pj, dyi, &mut dv[key..key + hd]);
-                    }
+        let zeros = || vec![T::zero(); b * h * block];
+        let (mut dq, mut dk, mut dv) = (zeros(), zeros(), zeros());
+        // Each (row, head) writes its own block of the three gradients.
+        let blocks = dq.par_chunks_mut(block).zip(dk.par_chunks_mut(block)).zip(dv.par_chunks_mut(block));
+        blocks.enumerate().for_each(|(bh, ((dq, dk), dv))| {
+            let at = bh * block;
+            let starts = &self.starts[(bh / h) * t..(bh / h + 1) * t];
+            let (q, k, v, dy) = (&q[at..at + block], &k[at..at + block], &v[at..at + block], &dy[at..at + block]);
+            let (mut p, mut dp) = (Vec::with_capacity(t), Vec::with_capacity(t));
+            for i in 0..t {
+                let s0 = starts[i] as usize;
+                let (qi, dyi) = (&q[i * hd..(i + 1) * hd], &dy[i * hd..(i + 1) * hd]);
+                softmax_row(qi, &k[s0 * hd..(i + 1) * hd], hd, scale, &mut p);
+                // dp_j = dy_i · v_j; the softmax's backward: ds_j = p_j (dp_j − Σ p dp).
+                dp.clear();
+                dp.extend(v[s0 * hd..(i + 1) * hd].chunks_exact(hd).map(|vj| dot(dyi, vj)));
+                let mean = p.iter().zip(&dp).fold(T::zero(), |acc, (&pj, &dpj)| acc + pj * dpj);
+                let dqi = &mut dq[i * hd..(i + 1) * hd];
+                for (j, (&pj, &dpj)) in p.iter().zip(&dp).enumerate() {
+                    let key = (s0 + j) * hd;
+                    let ds = pj * (dpj - mean) * scale;
+                    axpy(ds, &k[key..key + hd], dqi);
+                    axpy(ds, qi, &mut dk[key..key + hd]);
+                    axpy(pj, dyi, &mut dv[key..key + hd]);
                 }
-                (dq, dk, dv)
-            })
-            .collect_into_vec(&mut grads);
-        let mut dq = Vec::with_capacity(b * h * block);
-        let mut dk = Vec::with_capacity(b * h * block);
-        let mut dv = Vec::with_capacity(b * h * block);
-        for (q, k, v) in grads {
-            dq.extend(q);
-            dk.extend(k);
-            dv.extend(v);
-        }
+            }
+        });
         (dq, dk, dv)
     }
-}
 
-impl DocumentAttention {
     /// [`Self::backward`] on tensors: the gradients for `bwd`.
     #[allow(clippy::type_complexity)]
     fn gradients<T: Element>(
