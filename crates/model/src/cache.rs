@@ -62,6 +62,17 @@ impl KvCache {
         Ok((self.keys[layer].narrow(2, 0, self.len + t)?, self.values[layer].narrow(2, 0, self.len + t)?))
     }
 
+    /// Keeps only the sequences `rows` (indices into the batch, in their new order) and
+    /// frees the others: the sampler drops finished sequences so they cost no more steps.
+    pub fn keep_rows(&mut self, rows: &[usize]) -> Result<()> {
+        let device = self.keys.first().map(Tensor::device).cloned().unwrap_or(Device::Cpu);
+        let index = Tensor::from_vec(rows.iter().map(|&r| r as u32).collect::<Vec<_>>(), rows.len(), &device)?;
+        for tensor in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            *tensor = tensor.index_select(&index, 0)?;
+        }
+        Ok(())
+    }
+
     /// Marks `t` more tokens as cached (called once per forward pass, after every layer).
     pub fn advance(&mut self, t: usize) {
         self.len += t;

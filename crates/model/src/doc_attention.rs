@@ -107,12 +107,15 @@ struct DocumentAttention {
 }
 
 /// The element types the kernels run in.
-trait Element: Float + std::ops::AddAssign + std::ops::MulAssign + Send + Sync + candle_core::WithDType {}
+pub(crate) trait Element:
+    Float + std::ops::AddAssign + std::ops::MulAssign + Send + Sync + candle_core::WithDType
+{
+}
 impl Element for f32 {}
 impl Element for f64 {}
 
 /// Borrows a contiguous storage as a slice of `T`, or says why not.
-fn slice<'a, T: Element>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [T]> {
+pub(crate) fn slice<'a, T: Element>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [T]> {
     let all = T::cpu_storage_as_slice(storage)?;
     match layout.contiguous_offsets() {
         Some((from, to)) => Ok(&all[from..to]),
@@ -202,7 +205,7 @@ impl DocumentAttention {
 }
 
 /// `p` ← softmax over the keys `keys` (rows of `hd`) of `scale · q · key`.
-fn softmax_row<T: Element>(q: &[T], keys: &[T], hd: usize, scale: T, p: &mut Vec<T>) {
+pub(crate) fn softmax_row<T: Element>(q: &[T], keys: &[T], hd: usize, scale: T, p: &mut Vec<T>) {
     p.clear();
     p.extend(keys.chunks_exact(hd).map(|key| dot(q, key) * scale));
     let max = p.iter().fold(T::neg_infinity(), |m, &s| Float::max(m, s));
@@ -229,7 +232,7 @@ fn dot<T: Element>(a: &[T], b: &[T]) -> T {
 }
 
 /// `y += a · x`.
-fn axpy<T: Element>(a: T, x: &[T], y: &mut [T]) {
+pub(crate) fn axpy<T: Element>(a: T, x: &[T], y: &mut [T]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
     }

@@ -149,39 +149,49 @@ pub fn generate<M: CausalLm + ?Sized>(
     // Log-probs are read from logits × this: the tempered distribution when asked for.
     let logprob_scale =
         if params.tempered_logprobs && params.temperature > 0.0 { 1.0 / params.temperature } else { 1.0 };
+    // `rows[r]` is the sequence in row r of the cache and of `last`; finished sequences
+    // are dropped from the batch once they make up a quarter of it.
+    let mut rows: Vec<usize> = (0..b).collect();
     for _ in 0..max_new {
-        let rows: Vec<Vec<f32>> = last.to_vec2()?;
-        let mut next = vec![steer.pad; b];
-        for i in 0..b {
+        let logits: Vec<Vec<f32>> = last.to_vec2()?;
+        let mut next = vec![steer.pad; rows.len()];
+        for (r, &i) in rows.iter().enumerate() {
             if done[i] {
                 continue;
             }
-            let chosen = budgets[i].forced().unwrap_or_else(|| sample(&rows[i], params, &steer.never, &mut rngs[i]));
+            let chosen = budgets[i].forced().unwrap_or_else(|| sample(&logits[r], params, &steer.never, &mut rngs[i]));
             let token = budgets[i].emit(chosen, &cues);
             out[i].tokens.push(token);
-            out[i].logprobs.push(log_softmax_at(&rows[i], token as usize, logprob_scale));
+            out[i].logprobs.push(log_softmax_at(&logits[r], token as usize, logprob_scale));
             on_token(i, token);
             if steer.stop.contains(&token) {
                 done[i] = true;
                 out[i].finish = FinishReason::Stop;
             }
-            next[i] = token;
+            next[r] = token;
         }
-        if done.iter().all(|&d| d) {
+        let running: Vec<usize> = (0..rows.len()).filter(|&r| !done[rows[r]]).collect();
+        if running.is_empty() {
             break;
         }
-        // One step: every sequence feeds its new token (finished ones feed padding).
-        let keys = cache.len() + 1;
-        let positions: Vec<u32> = pads.iter().map(|&p| (cache.len() - p) as u32).collect();
-        let mut mask = vec![0.0f32; b * keys];
-        for (i, &p) in pads.iter().enumerate() {
-            mask[i * keys..i * keys + p].fill(MASKED);
+        if running.len() * 4 <= rows.len() * 3 {
+            cache.keep_rows(&running)?;
+            next = running.iter().map(|&r| next[r]).collect();
+            rows = running.iter().map(|&r| rows[r]).collect();
         }
-        let tokens = Tensor::from_vec(next, (b, 1), device)?;
-        let positions = Tensor::from_vec(positions, (b, 1), device)?;
-        let mask = Tensor::from_vec(mask, (b, 1, 1, keys), device)?;
+        // One step: every row feeds its new token (finished ones not yet dropped feed padding).
+        let n = rows.len();
+        let keys = cache.len() + 1;
+        let positions: Vec<u32> = rows.iter().map(|&i| (cache.len() - pads[i]) as u32).collect();
+        let mut mask = vec![0.0f32; n * keys];
+        for (r, &i) in rows.iter().enumerate() {
+            mask[r * keys..r * keys + pads[i]].fill(MASKED);
+        }
+        let tokens = Tensor::from_vec(next, (n, 1), device)?;
+        let positions = Tensor::from_vec(positions, (n, 1), device)?;
+        let mask = Tensor::from_vec(mask, (n, 1, 1, keys), device)?;
         last = model.forward_last(&tokens, &positions, &mask, Some(&mut cache))?;
-        // (b, vocab)
+        // (n, vocab)
     }
     for (g, state) in out.iter_mut().zip(&budgets) {
         g.closed_by_budget = state.closed_by_budget;
@@ -260,6 +270,7 @@ fn sample(logits: &[f32], params: &SamplingParams, never: &[u32], rng: &mut rand
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::KvCache;
 
     #[test]
     fn log_softmax_matches_the_definition() {
@@ -296,6 +307,78 @@ mod tests {
         }
         // 7 and 8 each hold ~49.7% of the mass: top-p 0.5 keeps exactly those two.
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![7, 8]);
+    }
+
+    /// A model whose next token is a function of every token it has seen, read back from
+    /// its KV cache: vocabulary 0–6, 6 is the stop token, 0 the padding. A cache row that
+    /// follows the wrong sequence, or a padding key left visible, changes what it says.
+    struct CountingLm {
+        steer: GenerationTokens,
+    }
+
+    impl CountingLm {
+        fn new() -> Self {
+            Self { steer: GenerationTokens { pad: 0, stop: vec![6], never: vec![0], thinking: None } }
+        }
+    }
+
+    impl CausalLm for CountingLm {
+        fn forward(&self, tokens: &Tensor, _: &Tensor, mask: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+            let cache = cache.expect("the sampler always passes a cache");
+            let (b, t) = tokens.dims2()?;
+            let seen = tokens.to_dtype(candle_core::DType::F32)?.reshape((b, 1, t, 1))?;
+            let (keys, _) = cache.append(0, &seen, &seen)?; // (b, 1, keys, 1)
+            cache.advance(t);
+            // From the last query's visible keys: the sum of their tokens and their count.
+            let visible = mask.narrow(2, t - 1, 1)?.ge(-1.0)?.to_dtype(candle_core::DType::F32)?.flatten_all()?;
+            let keys = keys.flatten_all()?.to_vec1::<f32>()?;
+            let visible = visible.to_vec1::<f32>()?;
+            let n = visible.len() / b;
+            let mut logits = vec![0f32; b * t * 7];
+            for row in 0..b {
+                let seen = (0..n).filter(|&j| visible[row * n + j] > 0.0);
+                let (sum, count) = seen.fold((0.0, 0.0), |(s, c), j| (s + keys[row * n + j], c + 1.0));
+                let (sum, count) = (sum as usize, count as usize);
+                let next = if (sum * 3 + count) % 7 == 3 { 6 } else { 1 + (sum + count) % 5 };
+                logits[(row * t + t - 1) * 7 + next] = 10.0;
+            }
+            Ok(Tensor::from_vec(logits, (b, t, 7), &Device::Cpu)?)
+        }
+        fn new_cache(&self, batch: usize, capacity: usize) -> Result<KvCache> {
+            KvCache::new(1, batch, 1, 1, capacity, &Device::Cpu)
+        }
+        fn max_seq_len(&self) -> usize {
+            64
+        }
+        fn device(&self) -> &Device {
+            &Device::Cpu
+        }
+        fn generation_tokens(&self) -> &GenerationTokens {
+            &self.steer
+        }
+        fn flops_per_token(&self, _: usize) -> f64 {
+            0.0
+        }
+    }
+
+    #[test]
+    fn dropping_finished_sequences_leaves_the_others_unchanged() {
+        let model = CountingLm::new();
+        let prompts: Vec<Vec<u32>> = (0..12u32).map(|i| (0..1 + i % 4).map(|j| 1 + (i + j) % 5).collect()).collect();
+        let params = SamplingParams { temperature: 0.0, max_new_tokens: 30, ..SamplingParams::default() };
+        let seeds = vec![0; prompts.len()];
+        let batch = generate(&model, &prompts, &seeds, &params, |_, _| {}).expect("batch");
+        let lengths: Vec<usize> = batch.iter().map(|g| g.tokens.len()).collect();
+        let stopped = batch.iter().filter(|g| g.finish == FinishReason::Stop).count();
+        assert!(
+            stopped >= 6 && lengths.iter().min() < lengths.iter().max(),
+            "sequences must stop at different steps: {lengths:?}"
+        );
+        for (i, prompt) in prompts.iter().enumerate() {
+            let alone = generate(&model, std::slice::from_ref(prompt), &seeds[..1], &params, |_, _| {}).expect("alone");
+            assert_eq!(batch[i].tokens, alone[0].tokens, "sequence {i}");
+            assert_eq!(batch[i].finish, alone[0].finish, "sequence {i}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::repeat_heads;
+use crate::decode_attention::{decode_attention, left_padding};
 use crate::{
     document_attention, special, BudgetTokens, ByteTokenizer, CausalLm, DocumentMask, Error, GenerationTokens, KvCache,
     Result, BYTE_VOCAB_SIZE,
@@ -186,6 +187,9 @@ enum Keys<'a> {
     Mask(&'a Tensor),
     /// Causally inside its own document: full passes on the CPU, fused.
     Documents(&'a DocumentMask),
+    /// One new token per sequence after its cache, which hides sequence `i`'s first
+    /// `pads[i]` keys: decoding steps on the CPU, fused.
+    LeftPadded(&'a [usize]),
 }
 
 /// Causal self-attention with rotary positions and optional grouped-query heads.
@@ -233,10 +237,16 @@ impl Attention {
             Some((cache, layer)) => cache.append(layer, &k, &v)?, // (b, n_kv, keys, hd)
             None => (k, v),
         };
+        if let Keys::LeftPadded(pads) = keys {
+            // Reads the cache in place and shares key/value heads without repeating them.
+            let y = decode_attention(&q, &k, &v, pads)?; // (b, h, 1, hd)
+            return linear(&y.reshape((b, t, self.n_heads * self.head_dim))?, &self.wo);
+        }
         let group = self.n_heads / self.n_kv_heads;
         let (k, v) = if group == 1 { (k, v) } else { (repeat_heads(&k, group)?, repeat_heads(&v, group)?) };
         let y = match keys {
             Keys::Documents(documents) => document_attention(&q, &k, &v, documents)?, // (b, h, t, hd)
+            Keys::LeftPadded(_) => unreachable!("handled above"),
             Keys::Mask(mask) => {
                 let scale = 1.0 / (self.head_dim as f64).sqrt();
                 let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, keys)
@@ -348,6 +358,12 @@ impl TinyReasoner {
         cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
         let mask = mask.to_dtype(self.embed.dtype())?;
+        // A decoding step over a cache whose mask only hides left padding runs fused.
+        let fused =
+            cache.is_some() && self.embed.device().is_cpu() && matches!(self.embed.dtype(), DType::F32 | DType::F64);
+        if let Some(pads) = if fused { left_padding(&mask)? } else { None } {
+            return self.forward_with(tokens, positions, &Keys::LeftPadded(&pads), cache);
+        }
         self.forward_with(tokens, positions, &Keys::Mask(&mask), cache)
     }
 
