@@ -8,8 +8,9 @@ use clap::{Args, ValueEnum};
 use ponder_tasks::{BlindGuess, Family};
 use ponder_think::heldout_problems;
 use ponder_train::grpo::{AdvantageNorm, LossAggregation};
+use ponder_train::noise::NoiseScale;
 use ponder_train::rl::MAX_ANCHOR_ROWS;
-use ponder_train::{rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome};
+use ponder_train::{measure_noise, rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome, RunDir};
 
 use crate::charts;
 use crate::model_path::model_dir;
@@ -109,6 +110,11 @@ pub struct RlArgs {
     /// Seed of problems and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Instead of training, measure the gradient noise scale of this run's updates at the
+    /// starting policy from this many independent batches (2 or more), print it and write
+    /// `noise.json` into the run folder.
+    #[arg(long, conflicts_with = "resume")]
+    noise_batches: Option<usize>,
 }
 
 /// The anchor of `ponder rl`, from its flags; `None` without `--anchor` or with 0.
@@ -269,9 +275,42 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
             config.group,
             sources.join(" | ")
         );
+        if let Some(batches) = args.noise_batches {
+            return noise_report(&args.out, &config, batches);
+        }
         (args.out.clone(), rl(&args.out, Some(config), false, None)?)
     };
     report(&out, &outcome)
+}
+
+/// Measures and prints the gradient noise scale of `config`'s updates (`--noise-batches`).
+fn noise_report(out: &Path, config: &RlConfig, batches: usize) -> anyhow::Result<()> {
+    if batches < 2 {
+        bail!("--noise-batches {batches}: the noise scale needs at least 2 independent batches");
+    }
+    let report = measure_noise(config, batches)?;
+    let line = |what: &str, unit: &str, s: &NoiseScale| {
+        println!(
+            "{what:<8} {:>6.1} {unit} a batch: noise scale B_simple = {:>8.1} {unit}, signal/noise of one batch = {:.3}, \
+             cosine between batches {:.3}, |mean gradient| {:.4}",
+            s.batch_size,
+            s.critical_batch,
+            s.batch_size / s.critical_batch,
+            s.cosine,
+            s.mean_norm
+        )
+    };
+    println!("sampled accuracy {:.1}% over {batches} batches", 100.0 * report.sampled_accuracy);
+    line("policy", "groups", &report.policy);
+    if let Some(anchor) = &report.anchor {
+        line("anchor", "rows", anchor);
+    }
+    if let Some(c) = report.policy_anchor_cosine {
+        println!("cosine(policy gradient, anchor gradient) = {c:.3}");
+    }
+    RunDir::create(out)?.write_json("noise.json", &report)?;
+    println!("wrote {}/noise.json", out.display());
+    Ok(())
 }
 
 /// Prints the curve and writes its charts.

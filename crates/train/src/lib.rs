@@ -7,6 +7,7 @@ pub mod data;
 pub mod grpo;
 pub mod heldout;
 pub mod memory;
+pub mod noise;
 pub mod optim;
 pub mod pretrain;
 pub mod rl;
@@ -15,7 +16,7 @@ pub mod run;
 
 pub use data::MixtureConfig;
 pub use pretrain::{completion_loss, completion_loss_of, pretrain, PretrainConfig, PretrainOutcome};
-pub use rl::{rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry, RlOutcome, RlState};
+pub use rl::{measure_noise, rl, AnchorConfig, CurvePoint, NoiseReport, RlConfig, RlLogEntry, RlOutcome, RlState};
 pub use run::RunDir;
 
 use std::path::PathBuf;

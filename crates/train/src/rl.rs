@@ -28,6 +28,7 @@ use crate::curriculum::{Curriculum, CurriculumConfig};
 use crate::data::{packed_batch, Batch, MixtureConfig};
 use crate::grpo::{advantages, no_signal, reward, AdvantageNorm, Clip, LossAggregation, Reward, RewardConfig};
 use crate::heldout::{heldout_set, pass1_by_level};
+use crate::noise::NoiseScale;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::rollout::{policy_update, Anchor, Rollout, UpdateSettings, UpdateStats};
 use crate::run::RunDir;
@@ -327,6 +328,61 @@ fn sample_groups(
     Ok(groups)
 }
 
+/// The groups one step samples.
+struct StepSamples {
+    /// Groups with signal, at most `batch` of them: what the update learns from.
+    kept: Vec<Vec<Sampled>>,
+    /// The other groups sampled (no signal, or past a full batch).
+    unused: Vec<Vec<Sampled>>,
+    /// How many groups had equal rewards.
+    dropped: usize,
+}
+
+/// Samples rounds of problems × `group` completions at `step` until `batch` groups with
+/// signal are in hand, or `max_rounds` rounds are spent (dynamic sampling). The first
+/// round draws `batch` problems; later ones only as many as the rate of groups with
+/// signal so far says the batch still needs, so that few sampled groups go unused.
+fn sample_step(model: &TinyReasoner, config: &RlConfig, curriculum: &Curriculum, step: u64) -> Result<StepSamples> {
+    let mut samples = StepSamples { kept: Vec::new(), unused: Vec::new(), dropped: 0 };
+    for round in 0..config.max_rounds as u64 {
+        let (kept, drawn) = (samples.kept.len(), samples.kept.len() + samples.unused.len());
+        let size =
+            if kept == 0 { config.batch } else { ((config.batch - kept) * drawn).div_ceil(kept).min(config.batch) };
+        let problems: Vec<Problem> =
+            (0..size as u64).map(|slot| draw_problem(config, curriculum, step, round, slot)).collect::<Result<_>>()?;
+        for group in sample_groups(model, config, &problems, step, round)? {
+            let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
+            if no_signal(&rewards) || samples.kept.len() >= config.batch {
+                samples.dropped += usize::from(no_signal(&rewards));
+                samples.unused.push(group);
+            } else {
+                samples.kept.push(group);
+            }
+        }
+        if samples.kept.len() >= config.batch {
+            break;
+        }
+    }
+    Ok(samples)
+}
+
+/// The rollouts of `groups`, with group-relative advantages.
+fn rollouts_of(groups: &[Vec<Sampled>], norm: AdvantageNorm) -> Vec<Rollout> {
+    groups
+        .iter()
+        .flat_map(|group| {
+            let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
+            let adv = advantages(&rewards, norm);
+            group.iter().zip(adv).map(|(s, a)| Rollout {
+                prompt: s.prompt.clone(),
+                completion: s.completion.tokens.clone(),
+                logprobs: s.completion.logprobs.clone(),
+                advantage: a,
+            })
+        })
+        .collect()
+}
+
 /// Greedy held-out evaluation: a curve point.
 fn evaluate(model: &TinyReasoner, problems: &[Problem], max_new_tokens: usize, state: &RlState) -> Result<CurvePoint> {
     let params = SamplingParams { temperature: 0.0, max_new_tokens, ..SamplingParams::default() };
@@ -463,27 +519,8 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
 
         // 1. Sample: rounds of `batch` problems × `group` completions until `batch`
         //    groups with signal are in hand (dynamic sampling).
-        let mut kept: Vec<Vec<Sampled>> = Vec::new();
-        let mut unused: Vec<Vec<Sampled>> = Vec::new();
-        let mut dropped = 0usize;
-        for round in 0..config.max_rounds as u64 {
-            let problems: Vec<Problem> = (0..config.batch as u64)
-                .map(|slot| draw_problem(&config, &state.curriculum, state.step, round, slot))
-                .collect::<Result<_>>()?;
-            for group in sample_groups(&model, &config, &problems, state.step, round)? {
-                let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
-                state.sample_flops += group.iter().map(|s| s.completion.compute.flops).sum::<f64>();
-                if no_signal(&rewards) || kept.len() >= config.batch {
-                    dropped += usize::from(no_signal(&rewards));
-                    unused.push(group);
-                } else {
-                    kept.push(group);
-                }
-            }
-            if kept.len() >= config.batch {
-                break;
-            }
-        }
+        let StepSamples { kept, unused, dropped } = sample_step(&model, &config, &state.curriculum, state.step)?;
+        state.sample_flops += kept.iter().chain(&unused).flatten().map(|s| s.completion.compute.flops).sum::<f64>();
         // 2. Curriculum: every sampled group at a family's current level counts.
         for group in kept.iter().chain(&unused) {
             let p = &group[0].problem;
@@ -493,19 +530,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             }
         }
         // 3. Advantages and the update.
-        let rollouts: Vec<Rollout> = kept
-            .iter()
-            .flat_map(|group| {
-                let rewards: Vec<f32> = group.iter().map(|s| s.reward.total()).collect();
-                let adv = advantages(&rewards, config.advantage);
-                group.iter().zip(adv).map(|(s, a)| Rollout {
-                    prompt: s.prompt.clone(),
-                    completion: s.completion.tokens.clone(),
-                    logprobs: s.completion.logprobs.clone(),
-                    advantage: a,
-                })
-            })
-            .collect();
+        let rollouts = rollouts_of(&kept, config.advantage);
         let lr = config.optimizer.lr * ((state.step + 1) as f64 / config.warmup_steps.max(1) as f64).min(1.0);
         let anchor_batch = match &config.anchor {
             Some(a) => Some(anchor_batch(a, config.seed, state.step, &device)?),
@@ -598,4 +623,98 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
     bar.finish();
     Ok(RlOutcome { config, state })
+}
+
+/// The gradient noise scale of an RL run's updates at its starting policy (see
+/// [`crate::noise`]), and of its anchor's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoiseReport {
+    /// The policy gradient's, in groups with signal.
+    pub policy: NoiseScale,
+    /// The anchor's, in packed rows (when the run has an anchor).
+    pub anchor: Option<NoiseScale>,
+    /// Cosine similarity of the mean policy gradient and the mean anchor gradient (× its
+    /// coefficient): below 0 the anchor pulls against RL.
+    pub policy_anchor_cosine: Option<f64>,
+    /// Sampled accuracy over the measured batches.
+    pub sampled_accuracy: f64,
+}
+
+/// Measures, at `config`'s starting policy, how much of an update's gradient is signal:
+/// samples `batches` independent batches as step 0 would (dynamic sampling included),
+/// takes each one's policy gradient and, with an anchor, each anchor batch's gradient,
+/// and returns their noise scales. Nothing is trained.
+pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
+    let device = Device::Cpu;
+    let (varmap, model) = load_policy(&config.init, &device)?;
+    let optimizer = AdamW::for_varmap(&varmap, config.optimizer.clone())?;
+    let curriculum = Curriculum::new(&config.sources);
+    let settings = UpdateSettings {
+        clip: config.clip,
+        aggregation: config.aggregation,
+        kl_beta: 0.0,
+        temperature: config.temperature,
+    };
+    let vars: Vec<candle_core::Var> = {
+        let data = varmap.data().lock().map_err(|_| Error::Config("the variable map's lock is poisoned".into()))?;
+        let mut named: Vec<_> = data.iter().map(|(name, var)| (name.clone(), var.clone())).collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.into_iter().map(|(_, var)| var).collect()
+    };
+    let flatten = |grads: &candle_core::backprop::GradStore| -> Result<Vec<f32>> {
+        let mut flat = Vec::new();
+        for var in &vars {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                flat.extend(g.flatten_all()?.to_vec1::<f32>()?);
+            }
+        }
+        Ok(flat)
+    };
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("noise scale {bar:30} {pos}/{len} batches [{elapsed_precise}, ETA {eta}]")
+            .map_err(|e| Error::Config(e.to_string()))?,
+    );
+    let (mut policy, mut anchor, mut groups) = (Vec::new(), Vec::new(), 0usize);
+    let (mut right, mut sampled) = (0usize, 0usize);
+    for b in 0..batches as u64 {
+        // Distinct step numbers give independent problems and samples from one policy.
+        let samples = sample_step(&model, config, &curriculum, b)?;
+        for s in samples.kept.iter().chain(&samples.unused).flatten() {
+            right += usize::from(s.correct);
+            sampled += 1;
+        }
+        if samples.kept.is_empty() {
+            return Err(Error::Config(format!(
+                "batch {b} had no group with signal: every group was all right or all wrong"
+            )));
+        }
+        groups += samples.kept.len();
+        let rollouts = rollouts_of(&samples.kept, config.advantage);
+        policy.push(flatten(&crate::rollout::policy_gradient(&model, &optimizer, &rollouts, settings)?)?);
+        if let Some(a) = &config.anchor {
+            let batch = anchor_batch(a, config.seed, b, &device)?;
+            let loss = crate::pretrain::completion_loss(&model, &batch)?.affine(a.coef, 0.0)?;
+            anchor.push(flatten(&loss.backward()?)?);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let policy_scale = crate::noise::noise_scale(&policy, groups as f64 / batches as f64)?;
+    let mean = |gs: &[Vec<f32>]| -> Vec<f32> {
+        (0..gs[0].len()).map(|p| gs.iter().map(|g| g[p]).sum::<f32>() / gs.len() as f32).collect()
+    };
+    let (anchor_scale, policy_anchor_cosine) = match &config.anchor {
+        Some(a) => (
+            Some(crate::noise::noise_scale(&anchor, a.rows as f64)?),
+            Some(crate::noise::cosine(&mean(&policy), &mean(&anchor))),
+        ),
+        None => (None, None),
+    };
+    Ok(NoiseReport {
+        policy: policy_scale,
+        anchor: anchor_scale,
+        policy_anchor_cosine,
+        sampled_accuracy: right as f64 / sampled.max(1) as f64,
+    })
 }

@@ -173,6 +173,17 @@ pub fn policy_update(
     Ok(stats)
 }
 
+/// The gradient of the policy loss over `rollouts` (non-empty) at the current weights,
+/// without a step (for measuring it, see [`crate::noise`]).
+pub fn policy_gradient(
+    model: &TinyReasoner,
+    optimizer: &AdamW,
+    rollouts: &[Rollout],
+    settings: UpdateSettings,
+) -> Result<candle_core::backprop::GradStore> {
+    Ok(policy_gradients(model, None, optimizer, rollouts, settings, MICRO_BATCH_TOKENS)?.0)
+}
+
 /// The gradient of the policy loss over `rollouts` (non-empty), accumulated over
 /// micro-batches of at most `chunk_tokens` positions, and the update's statistics.
 fn policy_gradients(
