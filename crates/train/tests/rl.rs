@@ -13,7 +13,7 @@ use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::Anchor;
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
-use ponder_train::{pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
+use ponder_train::{measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
     TinyConfig {
@@ -234,4 +234,28 @@ fn groups_with_equal_rewards_are_dropped() {
     }
     let read = |d: &std::path::Path| std::fs::read(d.join("model/model.safetensors")).expect("weights");
     assert_eq!(read(base.path()), read(out.path()), "weights moved without signal");
+}
+
+/// The noise-scale measurement of a run's updates: independent batches from the starting
+/// policy, policy and anchor gradients, without touching the weights.
+#[test]
+fn the_noise_scale_of_an_rl_run_is_measured_without_training() {
+    let base = tempfile::tempdir().expect("tempdir");
+    pretrained(base.path());
+    let mut config = rl_config(base.path(), 1);
+    config.max_rounds = 4;
+    let before = std::fs::read(base.path().join("model/model.safetensors")).expect("weights");
+    let report = measure_noise(&config, 3).expect("measure");
+    let p = report.policy;
+    assert_eq!(p.batches, 3);
+    assert!(p.batch_size > 0.0 && p.batch_size <= 4.0, "{p:?}");
+    assert!(p.noise > 0.0 && p.signal.is_finite() && p.mean_norm > 0.0, "{p:?}");
+    assert!((-1.0..=1.0).contains(&p.cosine), "{p:?}");
+    let a = report.anchor.expect("the run has an anchor");
+    assert_eq!(a.batch_size, 1.0);
+    assert!(a.noise > 0.0 && a.mean_norm > 0.0, "{a:?}");
+    assert!(report.policy_anchor_cosine.is_some_and(|c| (-1.0..=1.0).contains(&c)));
+    assert!((0.0..=1.0).contains(&report.sampled_accuracy));
+    let after = std::fs::read(base.path().join("model/model.safetensors")).expect("weights");
+    assert_eq!(before, after, "measuring must not train");
 }
