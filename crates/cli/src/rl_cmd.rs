@@ -104,7 +104,7 @@ pub struct RlArgs {
     /// trained level of each trained family, and every level of the other families).
     #[arg(long = "anchor-levels", requires = "anchor")]
     anchor_levels: Vec<String>,
-    /// Packed 768-token rows of traces in the anchor's batch each step (1 to 8).
+    /// Packed 768-token rows of traces in the anchor's batch each step (1 to 64).
     #[arg(long, default_value_t = 4, requires = "anchor")]
     anchor_rows: usize,
     /// Seed of problems and sampling.
@@ -460,7 +460,7 @@ mod tests {
         assert!(err.to_string().contains("--anchor-levels"), "{err}");
         assert!(anchor_config(&args(&["--init", "x", "--anchor=-1"]), Path::new("x"), &trained).is_err());
         assert!(anchor_config(
-            &args(&["--init", "x", "--anchor", "1", "--anchor-rows", "9"]),
+            &args(&["--init", "x", "--anchor", "1", "--anchor-rows", "65"]),
             Path::new("x"),
             &trained
         )

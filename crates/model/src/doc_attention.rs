@@ -61,6 +61,19 @@ impl DocumentMask {
         Ok(Self { batch, seq, starts: Arc::new(starts) })
     }
 
+    /// The mask of rows `from .. from + n` only.
+    pub fn rows(&self, from: usize, n: usize) -> Result<Self> {
+        if from + n > self.batch {
+            return Err(crate::Error::Config(format!(
+                "rows {from}..{} of a document mask of {} rows",
+                from + n,
+                self.batch
+            )));
+        }
+        let starts = self.starts[from * self.seq..(from + n) * self.seq].to_vec();
+        Ok(Self { batch: n, seq: self.seq, starts: Arc::new(starts) })
+    }
+
     /// (batch, seq).
     pub fn dims(&self) -> (usize, usize) {
         (self.batch, self.seq)

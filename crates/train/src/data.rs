@@ -127,6 +127,20 @@ pub struct Batch {
     pub loss_tokens: usize,
 }
 
+impl Batch {
+    /// Rows `from .. from + n` of the batch, with their own loss-token count.
+    pub fn rows(&self, from: usize, n: usize) -> Result<Batch> {
+        let loss_mask = self.loss_mask.narrow(0, from, n)?;
+        Ok(Batch {
+            inputs: self.inputs.narrow(0, from, n)?,
+            targets: self.targets.narrow(0, from, n)?,
+            loss_tokens: loss_mask.sum_all()?.to_scalar::<f32>()? as usize,
+            loss_mask,
+            documents: self.documents.rows(from, n)?,
+        })
+    }
+}
+
 /// Packs documents into `batch` rows of `seq_len` inputs each (plus the shifted target).
 /// Documents longer than a row are skipped; the tail of a row that no further document
 /// fits is padding, excluded from the loss.

@@ -40,9 +40,10 @@ pub const RL_CONFIG_NAME: &str = "rl.json";
 pub const CURVE_NAME: &str = "curve.json";
 /// Mixed into the run seed for the anchor's data stream, apart from the problems RL draws.
 const ANCHOR_SEED: u64 = 0x616e_6368_6f72;
-/// Most rows in the anchor's batch: it is forwarded in one piece, outside the policy
-/// update's micro-batches.
-pub const MAX_ANCHOR_ROWS: usize = 8;
+/// Most rows in the anchor's batch (it runs in micro-batches of 8 rows). Many rows at a
+/// small weight hold the easy levels with little noise: the noise an anchor adds to a step
+/// falls with the square root of its rows (see `ponder rl --noise-batches`).
+pub const MAX_ANCHOR_ROWS: usize = 64;
 
 /// Everything an RL run needs; written resolved into the run folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -694,8 +695,9 @@ pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
         policy.push(flatten(&crate::rollout::policy_gradient(&model, &optimizer, &rollouts, settings)?)?);
         if let Some(a) = &config.anchor {
             let batch = anchor_batch(a, config.seed, b, &device)?;
-            let loss = crate::pretrain::completion_loss(&model, &batch)?.affine(a.coef, 0.0)?;
-            anchor.push(flatten(&loss.backward()?)?);
+            let (_, grads) =
+                crate::rollout::anchor_gradient(&model, &optimizer, &Anchor { batch: &batch, coef: a.coef })?;
+            anchor.push(flatten(&grads)?);
         }
         bar.inc(1);
     }

@@ -11,7 +11,7 @@ use ponder_tasks::Family;
 use ponder_train::data::packed_batch;
 use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
-use ponder_train::rollout::Anchor;
+use ponder_train::rollout::{anchor_gradient, Anchor};
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
 use ponder_train::{measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
 
@@ -258,4 +258,28 @@ fn the_noise_scale_of_an_rl_run_is_measured_without_training() {
     assert!((0.0..=1.0).contains(&report.sampled_accuracy));
     let after = std::fs::read(base.path().join("model/model.safetensors")).expect("weights");
     assert_eq!(before, after, "measuring must not train");
+}
+
+/// The anchor runs in micro-batches of rows; their weighted gradients add up to the
+/// gradient of the whole batch's mean loss, times the anchor's weight.
+#[test]
+fn the_anchor_in_micro_batches_gives_the_whole_batch_gradient() {
+    let device = Device::Cpu;
+    let varmap = init_weights(&tiny(256), 9, &device).expect("init");
+    let model = TinyReasoner::new(tiny(256), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+    let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
+    let batch = packed_batch(&common::count_level_1(), 0, 0, 11, 256, &device).expect("traces");
+    let (loss, chunked) = anchor_gradient(&model, &optimizer, &Anchor { batch: &batch, coef: 0.5 }).expect("chunked");
+    let whole = ponder_train::completion_loss(&model, &batch).expect("loss");
+    assert!((loss - whole.to_scalar::<f32>().expect("scalar") as f64).abs() < 1e-5);
+    let whole = whole.affine(0.5, 0.0).and_then(|l| l.backward()).expect("backward");
+    let (mut compared, mut largest) = (0, 0f32);
+    for var in varmap.all_vars() {
+        let (Some(a), Some(b)) = (chunked.get(var.as_tensor()), whole.get(var.as_tensor())) else { continue };
+        let diff = (a - b).and_then(|d| d.abs()).and_then(|d| d.max_all()).and_then(|d| d.to_scalar::<f32>());
+        largest = largest.max(diff.expect("diff"));
+        compared += 1;
+    }
+    assert!(compared > 0, "no gradient compared");
+    assert!(largest < 1e-5, "chunked and whole anchor gradients differ by {largest}");
 }
