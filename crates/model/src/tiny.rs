@@ -237,21 +237,17 @@ impl Attention {
             Some((cache, layer)) => cache.append(layer, &k, &v)?, // (b, n_kv, keys, hd)
             None => (k, v),
         };
-        if let Keys::LeftPadded(pads) = keys {
-            // Reads the cache in place and shares key/value heads without repeating them.
-            let y = decode_attention(&q, &k, &v, pads)?; // (b, h, 1, hd)
-            return linear(&y.reshape((b, t, self.n_heads * self.head_dim))?, &self.wo);
-        }
         let group = self.n_heads / self.n_kv_heads;
-        let (k, v) = if group == 1 { (k, v) } else { (repeat_heads(&k, group)?, repeat_heads(&v, group)?) };
+        let shared = |x: &Tensor| if group == 1 { Ok(x.clone()) } else { repeat_heads(x, group) }; // (b, h, keys, hd)
         let y = match keys {
-            Keys::Documents(documents) => document_attention(&q, &k, &v, documents)?, // (b, h, t, hd)
-            Keys::LeftPadded(_) => unreachable!("handled above"),
+            // Reads the cache in place and shares key/value heads without repeating them.
+            Keys::LeftPadded(pads) => decode_attention(&q, &k, &v, pads)?, // (b, h, 1, hd)
+            Keys::Documents(documents) => document_attention(&q, &shared(&k)?, &shared(&v)?, documents)?, // (b, h, t, hd)
             Keys::Mask(mask) => {
                 let scale = 1.0 / (self.head_dim as f64).sqrt();
-                let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, keys)
+                let scores = (q.matmul(&shared(&k)?.t()?)? * scale)?.broadcast_add(mask)?; // (b, h, t, keys)
                 let weights = candle_nn::ops::softmax(&scores, D::Minus1)?; // differentiable, unlike softmax_last_dim
-                weights.matmul(&v.contiguous()?)? // (b, h, t, hd)
+                weights.matmul(&shared(&v)?.contiguous()?)? // (b, h, t, hd)
             }
         };
         let y = y.transpose(1, 2)?.reshape((b, t, self.n_heads * self.head_dim))?;
@@ -359,12 +355,11 @@ impl TinyReasoner {
     ) -> Result<Tensor> {
         let mask = mask.to_dtype(self.embed.dtype())?;
         // A decoding step over a cache whose mask only hides left padding runs fused.
-        let fused =
-            cache.is_some() && self.embed.device().is_cpu() && matches!(self.embed.dtype(), DType::F32 | DType::F64);
-        if let Some(pads) = if fused { left_padding(&mask)? } else { None } {
-            return self.forward_with(tokens, positions, &Keys::LeftPadded(&pads), cache);
+        let pads = if cache.is_some() && self.runs_fused() { left_padding(&mask)? } else { None };
+        match pads {
+            Some(pads) => self.forward_with(tokens, positions, &Keys::LeftPadded(&pads), cache),
+            None => self.forward_with(tokens, positions, &Keys::Mask(&mask), cache),
         }
-        self.forward_with(tokens, positions, &Keys::Mask(&mask), cache)
     }
 
     /// Logits of a full pass over packed rows, each position attending causally inside its
@@ -378,12 +373,17 @@ impl TinyReasoner {
     pub fn forward_documents(&self, tokens: &Tensor, documents: &DocumentMask) -> Result<Tensor> {
         let device = self.embed.device();
         let positions = documents.positions(device)?;
-        if device.is_cpu() && matches!(self.embed.dtype(), DType::F32 | DType::F64) {
+        if self.runs_fused() {
             self.forward_with(tokens, &positions, &Keys::Documents(documents), None)
         } else {
             let mask = documents.dense(device)?.to_dtype(self.embed.dtype())?;
             self.forward_with(tokens, &positions, &Keys::Mask(&mask), None)
         }
+    }
+
+    /// Whether the fused attention kernels serve this model: on the CPU, in f32 or f64.
+    fn runs_fused(&self) -> bool {
+        self.embed.device().is_cpu() && matches!(self.embed.dtype(), DType::F32 | DType::F64)
     }
 
     /// The pass both entry points share: `keys` says what each query may attend to.

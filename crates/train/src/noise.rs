@@ -48,8 +48,7 @@ pub fn noise_scale(gradients: &[Vec<f32>], batch_size: f64) -> Result<NoiseScale
             gradients.iter().map(Vec::len).collect::<Vec<_>>()
         )));
     }
-    let mean: Vec<f64> = (0..len).map(|p| gradients.iter().map(|g| g[p] as f64).sum::<f64>() / k as f64).collect();
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>();
+    let mean = mean_f64(gradients);
     let norms: Vec<f64> = gradients.iter().map(|g| dot(g, g).sqrt()).collect();
     let (mut cross, mut cosine) = (0.0, 0.0);
     for i in 0..k {
@@ -77,8 +76,23 @@ pub fn noise_scale(gradients: &[Vec<f32>], batch_size: f64) -> Result<NoiseScale
 
 /// Cosine similarity of two flattened gradients.
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(&p, &q)| p as f64 * q as f64).sum::<f64>();
     dot(a, b) / (dot(a, a) * dot(b, b)).sqrt().max(f64::MIN_POSITIVE)
+}
+
+/// The element-wise mean of flattened gradients of one length.
+pub fn mean(gradients: &[Vec<f32>]) -> Vec<f32> {
+    mean_f64(gradients).into_iter().map(|m| m as f32).collect()
+}
+
+/// [`mean`], kept in f64.
+fn mean_f64(gradients: &[Vec<f32>]) -> Vec<f64> {
+    let (len, k) = (gradients.first().map_or(0, Vec::len), gradients.len() as f64);
+    (0..len).map(|p| gradients.iter().map(|g| g[p] as f64).sum::<f64>() / k).collect()
+}
+
+/// `a · b`, accumulated in f64.
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
 }
 
 #[cfg(test)]

@@ -95,6 +95,20 @@ impl AdamW {
         Ok(total.sqrt())
     }
 
+    /// Every parameter's gradient in `grads` as one vector, in this optimizer's (name)
+    /// order; zeros for a parameter without one, so vectors of different batches line up.
+    pub fn flatten(&self, grads: &GradStore) -> Result<Vec<f32>> {
+        let mut flat = Vec::new();
+        for (_, var) in &self.params {
+            let g = match grads.get(var.as_tensor()) {
+                Some(g) => g.flatten_all()?.to_vec1::<f32>()?,
+                None => vec![0.0; var.as_tensor().elem_count()],
+            };
+            flat.extend(g);
+        }
+        Ok(flat)
+    }
+
     /// Adds the gradients of `more` (a later micro-batch) into `total`, for every
     /// parameter this optimizer holds.
     pub fn accumulate(&self, total: &mut GradStore, more: &GradStore) -> Result<()> {

@@ -656,21 +656,6 @@ pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
         kl_beta: 0.0,
         temperature: config.temperature,
     };
-    let vars: Vec<candle_core::Var> = {
-        let data = varmap.data().lock().map_err(|_| Error::Config("the variable map's lock is poisoned".into()))?;
-        let mut named: Vec<_> = data.iter().map(|(name, var)| (name.clone(), var.clone())).collect();
-        named.sort_by(|a, b| a.0.cmp(&b.0));
-        named.into_iter().map(|(_, var)| var).collect()
-    };
-    let flatten = |grads: &candle_core::backprop::GradStore| -> Result<Vec<f32>> {
-        let mut flat = Vec::new();
-        for var in &vars {
-            if let Some(g) = grads.get(var.as_tensor()) {
-                flat.extend(g.flatten_all()?.to_vec1::<f32>()?);
-            }
-        }
-        Ok(flat)
-    };
     let bar = ProgressBar::new(batches as u64);
     bar.set_style(
         ProgressStyle::with_template("noise scale {bar:30} {pos}/{len} batches [{elapsed_precise}, ETA {eta}]")
@@ -692,24 +677,21 @@ pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
         }
         groups += samples.kept.len();
         let rollouts = rollouts_of(&samples.kept, config.advantage);
-        policy.push(flatten(&crate::rollout::policy_gradient(&model, &optimizer, &rollouts, settings)?)?);
+        policy.push(optimizer.flatten(&crate::rollout::policy_gradient(&model, &optimizer, &rollouts, settings)?)?);
         if let Some(a) = &config.anchor {
             let batch = anchor_batch(a, config.seed, b, &device)?;
             let (_, grads) =
                 crate::rollout::anchor_gradient(&model, &optimizer, &Anchor { batch: &batch, coef: a.coef })?;
-            anchor.push(flatten(&grads)?);
+            anchor.push(optimizer.flatten(&grads)?);
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
     let policy_scale = crate::noise::noise_scale(&policy, groups as f64 / batches as f64)?;
-    let mean = |gs: &[Vec<f32>]| -> Vec<f32> {
-        (0..gs[0].len()).map(|p| gs.iter().map(|g| g[p]).sum::<f32>() / gs.len() as f32).collect()
-    };
     let (anchor_scale, policy_anchor_cosine) = match &config.anchor {
         Some(a) => (
             Some(crate::noise::noise_scale(&anchor, a.rows as f64)?),
-            Some(crate::noise::cosine(&mean(&policy), &mean(&anchor))),
+            Some(crate::noise::cosine(&crate::noise::mean(&policy), &crate::noise::mean(&anchor))),
         ),
         None => (None, None),
     };
