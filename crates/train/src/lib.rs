@@ -16,7 +16,9 @@ pub mod run;
 
 pub use data::MixtureConfig;
 pub use pretrain::{completion_loss, completion_loss_of, pretrain, PretrainConfig, PretrainOutcome};
-pub use rl::{measure_noise, rl, AnchorConfig, CurvePoint, NoiseReport, RlConfig, RlLogEntry, RlOutcome, RlState};
+pub use rl::{
+    is_curve_step, measure_noise, rl, AnchorConfig, CurvePoint, NoiseReport, RlConfig, RlLogEntry, RlOutcome, RlState,
+};
 pub use run::RunDir;
 
 use std::path::PathBuf;

@@ -264,9 +264,12 @@ pub struct RlOutcome {
     pub state: RlState,
 }
 
-/// True for the steps the curve is evaluated at: 0, 1, 2, 4, 8, …
+/// True for the steps the curve is evaluated at: 0 and every half octave, `round(2^(k/2))`:
+/// 0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, … (a 60-minute run of about 30 steps gets
+/// 10 log-spaced points, where powers of two alone would give it 6).
 pub fn is_curve_step(step: u64) -> bool {
-    step == 0 || step.is_power_of_two()
+    step == 0
+        || (0..128).map(|k| 2f64.powf(k as f64 / 2.0).round() as u64).take_while(|&s| s <= step).any(|s| s == step)
 }
 
 /// A completion and its reward, with the problem's (family, level).

@@ -13,7 +13,7 @@ use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::{anchor_gradient, Anchor};
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
-use ponder_train::{measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
+use ponder_train::{is_curve_step, measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
     TinyConfig {
@@ -201,14 +201,20 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
         assert!(e.groups_used == 0 || e.anchor_loss > 0.0, "{e:?}");
     }
 
-    // The curve: steps 0, 1, 2, 4 and the final 5, with compute growing.
+    // The curve: steps 0, 1, 2, 3, 4 and the final 5, with compute growing.
     let curve: Vec<CurvePoint> =
         serde_json::from_str(&std::fs::read_to_string(straight.path().join("curve.json")).expect("curve"))
             .expect("json");
     let steps: Vec<u64> = curve.iter().map(|p| p.step).collect();
-    assert_eq!(steps, [0, 1, 2, 4, 5]);
+    assert_eq!(steps, [0, 1, 2, 3, 4, 5]);
     assert!(curve.windows(2).all(|w| w[1].flops > w[0].flops));
     assert!(curve[0].pass1.contains_key("count/1") && curve[0].pass1.contains_key("count/2"));
+}
+
+#[test]
+fn the_curve_is_evaluated_every_half_octave() {
+    let steps: Vec<u64> = (0..=100).filter(|&s| is_curve_step(s)).collect();
+    assert_eq!(steps, [0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91]);
 }
 
 /// A random model never answers right; without shaping terms every reward is 0, so every
