@@ -265,8 +265,8 @@ pub struct RlOutcome {
 }
 
 /// True for the steps the curve is evaluated at: 0 and every half octave, `round(2^(k/2))`:
-/// 0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, … (a 60-minute run of about 30 steps gets
-/// 10 log-spaced points, where powers of two alone would give it 6).
+/// 0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, … A run of 30 steps gets 10 of them and a
+/// final point, where powers of two alone would give it 6 and the final one.
 pub fn is_curve_step(step: u64) -> bool {
     step == 0
         || (0..128).map(|k| 2f64.powf(k as f64 / 2.0).round() as u64).take_while(|&s| s <= step).any(|s| s == step)
