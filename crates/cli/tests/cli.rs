@@ -128,6 +128,7 @@ fn the_demo_runs_every_stage_and_writes_its_report() {
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
     assert!(html.contains("Accuracy vs RL training compute") && html.contains("Accuracy vs test-time compute"));
     assert!(html.matches("<svg").count() >= 3);
+    assert!(html.contains("measured at steps 0, 1"), "the report lists the curve's steps");
 
     // The sweep's charts redraw from its sweep.json alone; a folder without one is refused.
     std::fs::remove_file(dir.join("test_compute.svg")).expect("remove the chart");
