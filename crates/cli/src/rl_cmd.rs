@@ -52,6 +52,10 @@ pub struct RlArgs {
     /// (repeatable; replaces the default levels of that family).
     #[arg(long = "levels")]
     levels: Vec<String>,
+    /// Relative weight of a trained family in the problems drawn, e.g. `word:0.25` next to
+    /// count's default 1 makes a fifth of the groups word problems (repeatable).
+    #[arg(long = "family-weight")]
+    family_weights: Vec<String>,
     /// Time budget in minutes (evaluations excluded).
     #[arg(long, conflicts_with = "steps")]
     minutes: Option<f64>,
@@ -216,6 +220,21 @@ pub(crate) fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
     Ok((family, levels))
 }
 
+/// A `--family-weight` such as `word:0.25`, for one of the `trained` families.
+fn parse_weight(spec: &str, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<(Family, f64)> {
+    let (family, weight) =
+        spec.split_once(':').with_context(|| format!("{spec:?}: expected FAMILY:WEIGHT, e.g. word:0.25"))?;
+    let family: Family = family.parse()?;
+    let weight: f64 = weight.trim().parse().with_context(|| format!("{spec:?}: {weight:?} is not a number"))?;
+    if !(weight > 0.0 && weight.is_finite()) {
+        bail!("{spec:?}: the weight must be a positive number");
+    }
+    if !trained.iter().any(|(f, _)| *f == family) {
+        bail!("{spec:?}: RL does not train {family}; add it with --families or --levels");
+    }
+    Ok((family, weight))
+}
+
 /// Runs `ponder rl`.
 pub fn run(args: RlArgs) -> anyhow::Result<()> {
     let (out, outcome) = if let Some(dir) = &args.resume {
@@ -233,6 +252,9 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
                 Some(source) => source.1 = levels,
                 None => config.sources.push((family, levels)),
             }
+        }
+        for spec in &args.family_weights {
+            config.curriculum.weights.push(parse_weight(spec, &config.sources)?);
         }
         config.seed = args.seed;
         config.steps = args.steps;
@@ -415,6 +437,16 @@ mod tests {
         assert!(parse_levels("nonsense:1").is_err());
         assert!(parse_levels("word:2-x").expect_err("not a number").to_string().contains("\"x\" is not a level"));
         assert!(parse_levels("word:3-1").expect_err("empty").to_string().contains("range is empty"));
+    }
+
+    #[test]
+    fn family_weights_name_a_trained_family_and_a_positive_number() {
+        let trained = vec![(Family::Count, vec![2]), (Family::Word, vec![1, 2])];
+        assert_eq!(parse_weight("word:0.25", &trained).expect("ok"), (Family::Word, 0.25));
+        assert!(parse_weight("word", &trained).is_err());
+        assert!(parse_weight("word:-1", &trained).expect_err("negative").to_string().contains("positive"));
+        assert!(parse_weight("word:x", &trained).expect_err("not a number").to_string().contains("not a number"));
+        assert!(parse_weight("letters:1", &trained).expect_err("untrained").to_string().contains("does not train"));
     }
 
     /// `ponder rl` arguments from a command line.

@@ -17,11 +17,14 @@ pub struct CurriculumConfig {
     pub window: usize,
     /// Probability that a problem is drawn from a lower level of the family's list.
     pub replay: f64,
+    /// Relative weight of a family's draws (1 for a family not listed; all 1: uniform).
+    #[serde(default)]
+    pub weights: Vec<(Family, f64)>,
 }
 
 impl Default for CurriculumConfig {
     fn default() -> Self {
-        Self { promote_at: 0.7, window: 16, replay: 0.2 }
+        Self { promote_at: 0.7, window: 16, replay: 0.2, weights: Vec::new() }
     }
 }
 
@@ -61,10 +64,23 @@ impl Curriculum {
         Self { families }
     }
 
-    /// The (family, level) of the next problem: a family uniformly, then its current
-    /// level, or with probability `replay` one of its lower levels.
+    /// The (family, level) of the next problem: a family in proportion to its weight
+    /// (uniformly without weights), then its current level, or with probability `replay`
+    /// one of its lower levels.
     pub fn draw(&self, rng: &mut Rng, config: &CurriculumConfig) -> (Family, u8) {
-        let f = &self.families[rng.random_range(0..self.families.len())];
+        let f = if config.weights.is_empty() {
+            &self.families[rng.random_range(0..self.families.len())]
+        } else {
+            let weight = |f: &FamilyProgress| config.weights.iter().find(|(w, _)| *w == f.family).map_or(1.0, |w| w.1);
+            let total: f64 = self.families.iter().map(weight).sum();
+            let mut left = rng.random::<f64>() * total;
+            let last = self.families.len() - 1;
+            let index = self.families.iter().position(|f| {
+                left -= weight(f);
+                left < 0.0
+            });
+            &self.families[index.unwrap_or(last)]
+        };
         let index =
             if f.current > 0 && rng.random_bool(config.replay) { rng.random_range(0..f.current) } else { f.current };
         (f.family, f.levels[index])
@@ -103,7 +119,7 @@ mod tests {
 
     #[test]
     fn a_family_moves_up_after_a_window_of_high_accuracy() {
-        let config = CurriculumConfig { promote_at: 0.7, window: 3, replay: 0.0 };
+        let config = CurriculumConfig { promote_at: 0.7, window: 3, replay: 0.0, weights: Vec::new() };
         let mut c = Curriculum::new(&[(Family::Word, vec![2, 3, 4]), (Family::Count, vec![1])]);
         assert_eq!(c.record(Family::Word, 2, 1.0, &config), None);
         assert_eq!(c.record(Family::Word, 2, 0.25, &config), None); // mean 0.625 < 0.7 after 3
@@ -129,5 +145,14 @@ mod tests {
         let lower = draws.iter().filter(|&&l| l < 4).count() as f64 / 4000.0;
         assert!((lower - 0.25).abs() < 0.03, "{lower}");
         assert!(draws.contains(&2) && draws.contains(&3));
+    }
+
+    #[test]
+    fn families_are_drawn_in_proportion_to_their_weights() {
+        let config = CurriculumConfig { weights: vec![(Family::Word, 0.25)], ..CurriculumConfig::default() };
+        let c = Curriculum::new(&[(Family::Count, vec![2]), (Family::Word, vec![1])]);
+        let mut rng = Rng::seed_from_u64(3);
+        let words = (0..8000).filter(|_| c.draw(&mut rng, &config).0 == Family::Word).count() as f64 / 8000.0;
+        assert!((words - 0.2).abs() < 0.015, "{words}"); // 0.25 / (1 + 0.25)
     }
 }
