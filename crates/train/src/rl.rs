@@ -215,6 +215,9 @@ pub struct RlLogEntry {
     pub reward: f64,
     /// Mean correctness reward (= sampled accuracy).
     pub reward_correct: f64,
+    /// Sampled accuracy per `family/level` drawn this step (all rounds).
+    #[serde(default)]
+    pub accuracy_by_level: BTreeMap<String, f64>,
     /// Mean format bonus.
     pub reward_format: f64,
     /// Mean overlong penalty.
@@ -291,6 +294,17 @@ fn draw_problem(config: &RlConfig, curriculum: &Curriculum, step: u64, round: u6
             return Ok(problem);
         }
     }
+}
+
+/// Sampled accuracy per `family/level` (the keys of [`CurvePoint::pass1`]).
+fn accuracy_by_level(samples: &[&Sampled]) -> BTreeMap<String, f64> {
+    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for s in samples {
+        let entry = tally.entry(format!("{}/{}", s.problem.family(), s.problem.difficulty)).or_default();
+        entry.0 += usize::from(s.correct);
+        entry.1 += 1;
+    }
+    tally.into_iter().map(|(key, (right, all))| (key, right as f64 / all as f64)).collect()
 }
 
 /// Samples a group of completions for each problem and scores them.
@@ -578,6 +592,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             step: state.step,
             reward: mean(&|s| s.reward.total() as f64),
             reward_correct: mean(&|s| s.reward.correct as f64),
+            accuracy_by_level: accuracy_by_level(&samples),
             reward_format: mean(&|s| s.reward.format as f64),
             reward_overlong: mean(&|s| s.reward.overlong as f64),
             mean_length: mean(&|s| s.completion.tokens.len() as f64),

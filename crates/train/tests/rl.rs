@@ -190,13 +190,18 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
     assert_eq!(b.len(), 5);
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(
-            (x.step, x.reward, x.groups_used, x.entropy, x.anchor_loss),
-            (y.step, y.reward, y.groups_used, y.entropy, y.anchor_loss)
+            (x.step, x.reward, x.groups_used, x.entropy, x.anchor_loss, &x.accuracy_by_level),
+            (y.step, y.reward, y.groups_used, y.entropy, y.anchor_loss, &y.accuracy_by_level)
         );
     }
     for e in &a {
         assert!((0.0..=1.0).contains(&e.dropped_groups) && e.groups_used <= 4, "{e:?}");
         assert!(e.flops > 0.0 && e.entropy > 0.0);
+        // Sampled accuracy per drawn level: only the trained levels, and they average to the whole.
+        let levels = &e.accuracy_by_level;
+        assert!(!levels.is_empty() && levels.keys().all(|k| k == "count/1" || k == "count/2"), "{e:?}");
+        let (low, high) = levels.values().fold((1.0f64, 0.0f64), |(l, h), &a| (l.min(a), h.max(a)));
+        assert!(low - 1e-9 <= e.reward_correct && e.reward_correct <= high + 1e-9, "{e:?}");
         // Every step with an update also took the anchor's step.
         assert!(e.groups_used == 0 || e.anchor_loss > 0.0, "{e:?}");
     }
