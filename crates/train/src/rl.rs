@@ -17,7 +17,7 @@ use std::time::Instant;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
-use ponder_model::{read_config, special, ByteTokenizer, SamplingParams, TinyReasoner, WEIGHTS_FILE};
+use ponder_model::{read_config, special, ByteTokenizer, SamplingParams, TinyConfig, TinyReasoner, WEIGHTS_FILE};
 use ponder_tasks::extract::{self_corrections, thinking_text};
 use ponder_tasks::{seed_for, Family, Problem, Rng, Split};
 use ponder_think::{attempt_all, complete_tiny, Completion};
@@ -38,6 +38,9 @@ use crate::{Error, Result};
 pub const RL_CONFIG_NAME: &str = "rl.json";
 /// File name of the train-time compute curve in a run folder.
 pub const CURVE_NAME: &str = "curve.json";
+/// Folder of a run where the weights of every curve point are kept, one `step-NNNNNN`
+/// model folder each, so checkpoints along the curve can be evaluated or compared later.
+pub const CURVE_MODELS_DIR: &str = "curve-models";
 /// Mixed into the run seed for the anchor's data stream, apart from the problems RL draws.
 const ANCHOR_SEED: u64 = 0x616e_6368_6f72;
 /// Most rows in the anchor's batch (it runs in micro-batches of 8 rows). Many rows at a
@@ -528,6 +531,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             ));
             state.curve.push(point);
             run.write_json(CURVE_NAME, &state.curve)?;
+            keep_curve_weights(out, state.step, &model_config, &varmap)?;
         }
         let out_of_time = deadline.is_some_and(|d| state.seconds >= d);
         if config.steps.is_some_and(|n| state.step >= n) || (config.steps.is_none() && out_of_time) {
@@ -638,10 +642,17 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         let point = evaluate(&model, &heldout, config.max_new_tokens, &state)?;
         state.curve.push(point);
         run.write_json(CURVE_NAME, &state.curve)?;
+        keep_curve_weights(out, state.step, &model_config, &varmap)?;
     }
     run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
     bar.finish();
     Ok(RlOutcome { config, state })
+}
+
+/// Saves the policy evaluated at curve point `step` under [`CURVE_MODELS_DIR`] (weights
+/// only: a few MB for the tiny reasoner).
+fn keep_curve_weights(out: &Path, step: u64, config: &TinyConfig, varmap: &VarMap) -> Result<()> {
+    Ok(ponder_model::save_weights(&out.join(CURVE_MODELS_DIR).join(format!("step-{step:06}")), config, varmap)?)
 }
 
 /// The gradient noise scale of an RL run's updates at its starting policy (see

@@ -13,7 +13,9 @@ use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
 use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::{anchor_gradient, Anchor};
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
-use ponder_train::{is_curve_step, measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry};
+use ponder_train::{
+    is_curve_step, measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry, CURVE_MODELS_DIR,
+};
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
     TinyConfig {
@@ -214,6 +216,18 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
     assert_eq!(steps, [0, 1, 2, 3, 4, 5]);
     assert!(curve.windows(2).all(|w| w[1].flops > w[0].flops));
     assert!(curve[0].pass1.contains_key("count/1") && curve[0].pass1.contains_key("count/2"));
+    // Every curve point's weights are kept; the last is the final model, the first the start.
+    let kept = |d: &std::path::Path, step: u64| {
+        std::fs::read(d.join(CURVE_MODELS_DIR).join(format!("step-{step:06}")).join("model.safetensors"))
+            .expect("kept weights")
+    };
+    for run in [straight.path(), killed.path()] {
+        for step in &steps {
+            kept(run, *step);
+        }
+        assert_eq!(kept(run, 5), read(run));
+        assert_eq!(kept(run, 0), std::fs::read(base.path().join("model/model.safetensors")).expect("start"));
+    }
 }
 
 #[test]
