@@ -71,6 +71,10 @@ pub struct RlArgs {
     /// Learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// Let the learning rate fall linearly to 0 over this last fraction of the run (of its
+    /// steps or minutes), e.g. 0.33; 0 keeps it constant.
+    #[arg(long, default_value_t = 0.0)]
+    lr_decay_last: f64,
     /// Completion length cap (tokens).
     #[arg(long, default_value_t = 640)]
     max_new_tokens: usize,
@@ -266,6 +270,10 @@ pub fn run(args: RlArgs) -> anyhow::Result<()> {
             bail!("--temperature {}: RL samples, so it must be a positive number", args.temperature);
         }
         config.temperature = args.temperature;
+        if !(0.0..=1.0).contains(&args.lr_decay_last) {
+            bail!("--lr-decay-last {}: expected a fraction of the run from 0 to 1, e.g. 0.33", args.lr_decay_last);
+        }
+        config.decay_last = args.lr_decay_last;
         config.kl_beta = args.kl;
         config.updates_per_batch = args.updates.max(1);
         config.eval_per_level = args.eval_n;

@@ -78,6 +78,11 @@ pub struct RlConfig {
     pub optimizer: AdamWConfig,
     /// Linear warmup steps.
     pub warmup_steps: u64,
+    /// Fraction of the run (of its steps, or of its minutes) at the end over which the
+    /// learning rate falls linearly to 0, so the final policy is not one full-size step
+    /// (0: constant after warmup).
+    #[serde(default)]
+    pub decay_last: f64,
     /// Policy updates per sampled batch (more than 1 makes the ratio clipping matter).
     pub updates_per_batch: usize,
     /// Ratio clipping.
@@ -145,6 +150,7 @@ impl RlConfig {
             max_new_tokens: 640,
             optimizer: AdamWConfig { lr: 5e-4, weight_decay: 0.0, ..AdamWConfig::default() },
             warmup_steps: 5,
+            decay_last: 0.0,
             updates_per_batch: 1,
             clip: Clip::default(),
             advantage: AdvantageNorm::MeanOnly,
@@ -285,6 +291,19 @@ struct Sampled {
     prompt: Vec<u32>,
     reward: Reward,
     correct: bool,
+}
+
+/// The learning rate of the update after `step` steps and `seconds` of RL: linear warmup,
+/// then constant, then (with `decay_last`) a linear fall to 0 over the run's last part.
+fn learning_rate(config: &RlConfig, step: u64, seconds: f64) -> f64 {
+    let warmup = ((step + 1) as f64 / config.warmup_steps.max(1) as f64).min(1.0);
+    let done = match (config.steps, config.minutes) {
+        (Some(n), _) => step as f64 / n.max(1) as f64,
+        (None, Some(m)) => seconds / (m * 60.0),
+        (None, None) => 0.0,
+    };
+    let decay = if config.decay_last > 0.0 { ((1.0 - done) / config.decay_last).clamp(0.0, 1.0) } else { 1.0 };
+    config.optimizer.lr * warmup * decay
 }
 
 /// Draws one training-split problem for slot `slot` of round `round` of `step`.
@@ -553,7 +572,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         }
         // 3. Advantages and the update.
         let rollouts = rollouts_of(&kept, config.advantage);
-        let lr = config.optimizer.lr * ((state.step + 1) as f64 / config.warmup_steps.max(1) as f64).min(1.0);
+        let lr = learning_rate(&config, state.step, state.seconds);
         let anchor_batch = match &config.anchor {
             Some(a) => Some(anchor_batch(a, config.seed, state.step, &device)?),
             None => None,
@@ -730,4 +749,27 @@ pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
         policy_anchor_cosine,
         sampled_accuracy: right as f64 / sampled.max(1) as f64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_learning_rate_warms_up_holds_and_decays_over_the_last_part() {
+        let mut config = RlConfig::new(PathBuf::from("x"));
+        (config.optimizer.lr, config.warmup_steps, config.steps, config.minutes) = (1e-3, 5, Some(100), None);
+        let lr = |c: &RlConfig, step: u64, seconds: f64| learning_rate(c, step, seconds);
+        assert!((lr(&config, 0, 0.0) - 2e-4).abs() < 1e-12); // 1 of 5 warmup steps
+        assert_eq!(lr(&config, 90, 0.0), 1e-3); // constant without decay
+        config.decay_last = 0.25;
+        assert_eq!(lr(&config, 50, 0.0), 1e-3); // before the last quarter
+        assert_eq!(lr(&config, 75, 0.0), 1e-3);
+        assert!((lr(&config, 90, 0.0) - 0.4e-3).abs() < 1e-12); // 10 steps left of 25
+        assert_eq!(lr(&config, 100, 0.0), 0.0);
+        // A time budget: progress is the share of its minutes spent.
+        (config.steps, config.minutes) = (None, Some(10.0));
+        assert!((lr(&config, 40, 540.0) - 0.4e-3).abs() < 1e-12); // 1 minute left of 2.5
+        assert_eq!(lr(&config, 40, 60.0), 1e-3);
+    }
 }
