@@ -206,9 +206,7 @@ pub(crate) fn default_anchor_levels(
 
 /// Parses `family:1-3` or `family:2,4`.
 pub(crate) fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
-    let (family, levels) =
-        spec.split_once(':').with_context(|| format!("{spec:?}: expected FAMILY:LEVELS, e.g. countdown:1-3"))?;
-    let family: Family = family.parse()?;
+    let (family, levels) = family_and_value(spec, "FAMILY:LEVELS, e.g. countdown:1-3")?;
     let number = |l: &str| l.trim().parse::<u8>().with_context(|| format!("{spec:?}: {l:?} is not a level number"));
     let levels: Vec<u8> = if let Some((a, b)) = levels.split_once('-') {
         (number(a)?..=number(b)?).collect()
@@ -224,11 +222,15 @@ pub(crate) fn parse_levels(spec: &str) -> anyhow::Result<(Family, Vec<u8>)> {
     Ok((family, levels))
 }
 
+/// The family and the rest of a `FAMILY:VALUE` flag; `expected` describes the form.
+fn family_and_value<'a>(spec: &'a str, expected: &str) -> anyhow::Result<(Family, &'a str)> {
+    let (family, value) = spec.split_once(':').with_context(|| format!("{spec:?}: expected {expected}"))?;
+    Ok((family.parse()?, value))
+}
+
 /// A `--family-weight` such as `word:0.25`, for one of the `trained` families.
 fn parse_weight(spec: &str, trained: &[(Family, Vec<u8>)]) -> anyhow::Result<(Family, f64)> {
-    let (family, weight) =
-        spec.split_once(':').with_context(|| format!("{spec:?}: expected FAMILY:WEIGHT, e.g. word:0.25"))?;
-    let family: Family = family.parse()?;
+    let (family, weight) = family_and_value(spec, "FAMILY:WEIGHT, e.g. word:0.25")?;
     let weight: f64 = weight.trim().parse().with_context(|| format!("{spec:?}: {weight:?} is not a number"))?;
     if !(weight > 0.0 && weight.is_finite()) {
         bail!("{spec:?}: the weight must be a positive number");
