@@ -96,8 +96,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let anchor_levels = default_anchor_levels(&pretraining_mixture.sources, &rl_config.sources);
     rl_config.anchor = Some(anchor_replaying(pretraining_mixture, anchor_levels, 1.0, 4));
     println!(
-        "\nRL (GRPO at temperature 0.7, {} groups of {} per step, anchored on the other pretraining levels) \
-         for {:.1} minutes on count 2 and letters 2:",
+        "\nRL (GRPO at temperature 0.7, {} groups of {} per step, anchored on the other pretraining levels, \
+         the learning rate falling to 0 over the last third) for {:.1} minutes on count 2 and letters 2:",
         rl_config.batch,
         rl_config.group,
         args.minutes * 0.25

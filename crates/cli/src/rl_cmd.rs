@@ -72,8 +72,8 @@ pub struct RlArgs {
     #[arg(long)]
     lr: Option<f64>,
     /// Let the learning rate fall linearly to 0 over this last fraction of the run (of its
-    /// steps or minutes), e.g. 0.33; 0 keeps it constant.
-    #[arg(long, default_value_t = 0.0)]
+    /// steps or minutes); 0 keeps it constant.
+    #[arg(long, default_value_t = 0.33)]
     lr_decay_last: f64,
     /// Completion length cap (tokens).
     #[arg(long, default_value_t = 640)]
