@@ -775,4 +775,14 @@ mod tests {
         assert!((lr(&config, 40, 540.0) - 0.4e-3).abs() < 1e-12); // 1 minute left of 2.5
         assert_eq!(lr(&config, 40, 60.0), 1e-3);
     }
+
+    #[test]
+    fn a_config_saved_before_the_decay_existed_resumes_at_a_constant_rate() {
+        let config = RlConfig::new(PathBuf::from("x"));
+        assert_eq!(config.decay_last, 0.33);
+        let mut saved = serde_json::to_value(&config).expect("serialize");
+        saved.as_object_mut().expect("an object").remove("decay_last");
+        let read: RlConfig = serde_json::from_value(saved).expect("an older rl.json still reads");
+        assert_eq!(read.decay_last, 0.0);
+    }
 }
