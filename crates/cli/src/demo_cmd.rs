@@ -97,9 +97,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     rl_config.anchor = Some(anchor_replaying(pretraining_mixture, anchor_levels, 1.0, 4));
     println!(
         "\nRL (GRPO at temperature 0.7, {} groups of {} per step, anchored on the other pretraining levels, \
-         the learning rate falling to 0 over the last third) for {:.1} minutes on count 2 and letters 2:",
+         the learning rate falling to 0 over the last {:.0}% of the time) for {:.1} minutes on count 2 and letters 2:",
         rl_config.batch,
         rl_config.group,
+        rl_config.decay_last * 100.0,
         args.minutes * 0.25
     );
     let rl_outcome = rl(&rl_dir, Some(rl_config), false, None)?;

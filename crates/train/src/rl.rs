@@ -762,18 +762,17 @@ mod tests {
         let mut config = RlConfig::new(PathBuf::from("x"));
         (config.optimizer.lr, config.warmup_steps, config.steps, config.minutes) = (1e-3, 5, Some(100), None);
         config.decay_last = 0.0;
-        let lr = |c: &RlConfig, step: u64, seconds: f64| learning_rate(c, step, seconds);
-        assert!((lr(&config, 0, 0.0) - 2e-4).abs() < 1e-12); // 1 of 5 warmup steps
-        assert_eq!(lr(&config, 90, 0.0), 1e-3); // constant without decay
+        assert!((learning_rate(&config, 0, 0.0) - 2e-4).abs() < 1e-12); // 1 of 5 warmup steps
+        assert_eq!(learning_rate(&config, 90, 0.0), 1e-3); // constant without decay
         config.decay_last = 0.25;
-        assert_eq!(lr(&config, 50, 0.0), 1e-3); // before the last quarter
-        assert_eq!(lr(&config, 75, 0.0), 1e-3);
-        assert!((lr(&config, 90, 0.0) - 0.4e-3).abs() < 1e-12); // 10 steps left of 25
-        assert_eq!(lr(&config, 100, 0.0), 0.0);
+        assert_eq!(learning_rate(&config, 50, 0.0), 1e-3); // before the last quarter
+        assert_eq!(learning_rate(&config, 75, 0.0), 1e-3);
+        assert!((learning_rate(&config, 90, 0.0) - 0.4e-3).abs() < 1e-12); // 10 steps left of 25
+        assert_eq!(learning_rate(&config, 100, 0.0), 0.0);
         // A time budget: progress is the share of its minutes spent.
         (config.steps, config.minutes) = (None, Some(10.0));
-        assert!((lr(&config, 40, 540.0) - 0.4e-3).abs() < 1e-12); // 1 minute left of 2.5
-        assert_eq!(lr(&config, 40, 60.0), 1e-3);
+        assert!((learning_rate(&config, 40, 540.0) - 0.4e-3).abs() < 1e-12); // 1 minute left of 2.5
+        assert_eq!(learning_rate(&config, 40, 60.0), 1e-3);
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner};
+use ponder_model::{generate, init_weights, special, Preset, SamplingParams, TinyConfig, TinyReasoner, WEIGHTS_FILE};
 use ponder_tasks::Family;
 use ponder_train::data::packed_batch;
 use ponder_train::grpo::{advantages, AdvantageNorm, Clip, LossAggregation};
@@ -185,7 +185,7 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
     rl(killed.path(), Some(rl_config(base.path(), 5)), false, Some(3)).expect("first part");
     rl(killed.path(), None, true, None).expect("resumed");
 
-    let read = |d: &std::path::Path| std::fs::read(d.join("model/model.safetensors")).expect("weights");
+    let read = |d: &std::path::Path| std::fs::read(d.join("model").join(WEIGHTS_FILE)).expect("weights");
     assert_eq!(read(straight.path()), read(killed.path()), "resumed weights differ");
     let (a, b) = (log_entries(straight.path()), log_entries(killed.path()));
     assert_eq!(a.len(), 5);
@@ -218,7 +218,7 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
     assert!(curve[0].pass1.contains_key("count/1") && curve[0].pass1.contains_key("count/2"));
     // Every curve point's weights are kept; the last is the final model, the first the start.
     let kept = |d: &std::path::Path, step: u64| {
-        std::fs::read(d.join(CURVE_MODELS_DIR).join(format!("step-{step:06}")).join("model.safetensors"))
+        std::fs::read(d.join(CURVE_MODELS_DIR).join(format!("step-{step:06}")).join(WEIGHTS_FILE))
             .expect("kept weights")
     };
     for run in [straight.path(), killed.path()] {
@@ -226,7 +226,7 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
             kept(run, *step);
         }
         assert_eq!(kept(run, 5), read(run));
-        assert_eq!(kept(run, 0), std::fs::read(base.path().join("model/model.safetensors")).expect("start"));
+        assert_eq!(kept(run, 0), std::fs::read(base.path().join("model").join(WEIGHTS_FILE)).expect("start"));
     }
 }
 
@@ -257,7 +257,7 @@ fn groups_with_equal_rewards_are_dropped() {
         assert_eq!(e.dropped_groups, 1.0, "{e:?}");
         assert_eq!(e.reward, 0.0, "{e:?}");
     }
-    let read = |d: &std::path::Path| std::fs::read(d.join("model/model.safetensors")).expect("weights");
+    let read = |d: &std::path::Path| std::fs::read(d.join("model").join(WEIGHTS_FILE)).expect("weights");
     assert_eq!(read(base.path()), read(out.path()), "weights moved without signal");
 }
 
