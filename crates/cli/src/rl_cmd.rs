@@ -10,7 +10,9 @@ use ponder_think::heldout_problems;
 use ponder_train::grpo::{AdvantageNorm, LossAggregation};
 use ponder_train::noise::NoiseScale;
 use ponder_train::rl::MAX_ANCHOR_ROWS;
-use ponder_train::{measure_noise, rl, AnchorConfig, CurvePoint, MixtureConfig, RlConfig, RlOutcome, RunDir};
+use ponder_train::{
+    measure_noise, rl, AnchorConfig, AnchorMoments, CurvePoint, MixtureConfig, RlConfig, RlOutcome, RunDir,
+};
 
 use crate::charts;
 use crate::model_path::model_dir;
@@ -31,6 +33,15 @@ enum Aggregation {
     TokenMean,
     /// Per sequence, then over sequences: GRPO.
     SequenceMean,
+}
+
+/// How the anchor's gradient reaches the weights (see [`AnchorMoments`]).
+#[derive(Clone, Copy, ValueEnum)]
+enum Moments {
+    /// Added to the policy gradient: one AdamW step (the default).
+    Shared,
+    /// A second step with the anchor's own AdamW moments.
+    Own,
 }
 
 /// Arguments of `ponder rl`.
@@ -115,6 +126,10 @@ pub struct RlArgs {
     /// Packed 768-token rows of traces in the anchor's batch each step (1 to 64).
     #[arg(long, default_value_t = 4, requires = "anchor")]
     anchor_rows: usize,
+    /// Whether the anchor's gradient shares the policy's AdamW moments or takes its own
+    /// step, at `--anchor` × the learning rate, so that it does not shrink RL's steps.
+    #[arg(long, value_enum, default_value_t = Moments::Shared, requires = "anchor")]
+    anchor_moments: Moments,
     /// Seed of problems and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -147,7 +162,11 @@ fn anchor_config(args: &RlArgs, init: &Path, trained: &[(Family, Vec<u8>)]) -> a
              name them with --anchor-levels, e.g. count:1"
         );
     }
-    Ok(Some(anchor_replaying(pretrained, sources, coef, args.anchor_rows)))
+    let moments = match args.anchor_moments {
+        Moments::Shared => AnchorMoments::Shared,
+        Moments::Own => AnchorMoments::Own,
+    };
+    Ok(Some(AnchorConfig { moments, ..anchor_replaying(pretrained, sources, coef, args.anchor_rows) }))
 }
 
 /// An anchor of weight `coef` and `rows` rows a step on the traces of `sources`, drawn as
@@ -158,7 +177,13 @@ pub(crate) fn anchor_replaying(
     coef: f64,
     rows: usize,
 ) -> AnchorConfig {
-    AnchorConfig { mixture: MixtureConfig { sources, ..pretrained }, coef, rows, seq_len: 768 }
+    AnchorConfig {
+        mixture: MixtureConfig { sources, ..pretrained },
+        coef,
+        rows,
+        seq_len: 768,
+        moments: AnchorMoments::default(),
+    }
 }
 
 /// The pretraining mixture the model in `model_dir` was last trained on: the one in
@@ -488,10 +513,21 @@ mod tests {
             (Family::Sudoku, vec![1]),
         ];
         assert_eq!(a.mixture.sources, want);
-        assert_eq!((a.coef, a.rows, a.seq_len), (0.5, 4, 768));
-        let named = args(&["--init", "x", "--anchor", "1", "--anchor-levels", "letters:1", "--anchor-rows", "2"]);
+        assert_eq!((a.coef, a.rows, a.seq_len, a.moments), (0.5, 4, 768, AnchorMoments::Shared));
+        let named = args(&[
+            "--init",
+            "x",
+            "--anchor",
+            "1",
+            "--anchor-levels",
+            "letters:1",
+            "--anchor-rows",
+            "2",
+            "--anchor-moments",
+            "own",
+        ]);
         let a = anchor_config(&named, Path::new("x"), &trained).expect("ok").expect("an anchor");
-        assert_eq!((a.mixture.sources, a.rows), (vec![(Family::Letters, vec![1])], 2));
+        assert_eq!((a.mixture.sources, a.rows, a.moments), (vec![(Family::Letters, vec![1])], 2, AnchorMoments::Own));
         assert!(anchor_config(&args(&["--init", "x"]), Path::new("x"), &trained).expect("ok").is_none());
         assert!(anchor_config(&args(&["--init", "x", "--anchor", "0"]), Path::new("x"), &trained)
             .expect("ok")

@@ -17,8 +17,8 @@ pub mod run;
 pub use data::MixtureConfig;
 pub use pretrain::{completion_loss, completion_loss_of, pretrain, PretrainConfig, PretrainOutcome};
 pub use rl::{
-    is_curve_step, measure_noise, rl, AnchorConfig, CurvePoint, NoiseReport, RlConfig, RlLogEntry, RlOutcome, RlState,
-    CURVE_MODELS_DIR,
+    is_curve_step, measure_noise, rl, AnchorConfig, AnchorMoments, CurvePoint, NoiseReport, RlConfig, RlLogEntry,
+    RlOutcome, RlState, CURVE_MODELS_DIR,
 };
 pub use run::RunDir;
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{packed_batch, Batch, MixtureConfig};
 use crate::heldout::{greedy_accuracy, heldout_set};
 use crate::optim::{AdamW, AdamWConfig, Schedule};
-use crate::run::{RunDir, RunState};
+use crate::run::{RunDir, RunState, OPTIMIZER};
 use crate::{Error, Result};
 
 /// File name of the resolved pretraining configuration in a run folder.
@@ -170,7 +170,7 @@ pub fn pretrain(
     if resume {
         match run.latest_checkpoint::<RunState>()? {
             Some((dir, saved)) => {
-                RunDir::restore(&dir, &mut varmap, &mut optimizer)?;
+                RunDir::restore(&dir, &mut varmap, &mut [(OPTIMIZER, &mut optimizer)])?;
                 state = saved;
                 run.truncate_log_after(state.step)?;
             }
@@ -278,7 +278,7 @@ pub fn pretrain(
             return Ok(PretrainOutcome { state, last_loss, heldout: last_heldout });
         }
         if state.step % config.checkpoint_every == 0 || finished {
-            run.save_checkpoint(&config.model, &varmap, &optimizer, state.step, &state)?;
+            run.save_checkpoint(&config.model, &varmap, &[(OPTIMIZER, &optimizer)], state.step, &state)?;
         }
     }
     bar.finish();

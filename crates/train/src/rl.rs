@@ -31,7 +31,7 @@ use crate::heldout::{heldout_set, pass1_by_level};
 use crate::noise::NoiseScale;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::rollout::{policy_update, Anchor, Rollout, UpdateSettings, UpdateStats};
-use crate::run::RunDir;
+use crate::run::{RunDir, OPTIMIZER};
 use crate::{Error, Result};
 
 /// File name of the resolved RL configuration in a run folder.
@@ -41,6 +41,8 @@ pub const CURVE_NAME: &str = "curve.json";
 /// Folder of a run where the weights of every curve point are kept, one `step-NNNNNN`
 /// model folder each, so checkpoints along the curve can be evaluated or compared later.
 pub const CURVE_MODELS_DIR: &str = "curve-models";
+/// File stem of the anchor's own optimizer moments in a checkpoint (with [`AnchorMoments::Own`]).
+const ANCHOR_OPTIMIZER: &str = "anchor-optimizer";
 /// Mixed into the run seed for the anchor's data stream, apart from the problems RL draws.
 const ANCHOR_SEED: u64 = 0x616e_6368_6f72;
 /// Most rows in the anchor's batch (it runs in micro-batches of 8 rows). Many rows at a
@@ -125,6 +127,25 @@ pub struct AnchorConfig {
     pub rows: usize,
     /// Tokens per row.
     pub seq_len: usize,
+    /// Whether the anchor's gradient shares the policy's AdamW moments (configurations
+    /// saved before the choice existed read as shared).
+    #[serde(default)]
+    pub moments: AnchorMoments,
+}
+
+/// How the anchor's gradient reaches the weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnchorMoments {
+    /// One AdamW step on the policy gradient plus `coef` × the anchor's. The anchor's
+    /// gradients then enter the second moments that divide every weight's step, so a noisy
+    /// or strong anchor also shrinks the steps RL gets.
+    #[default]
+    Shared,
+    /// Two steps from the same weights: the policy's with its AdamW, then the anchor's with
+    /// its own AdamW (no weight decay) at `coef` × the learning rate. Each is normalised by
+    /// its own moments, so RL keeps the step size it would have without an anchor.
+    Own,
 }
 
 impl RlConfig {
@@ -503,6 +524,12 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     let reference = if config.kl_beta > 0.0 { Some(TinyReasoner::load(&config.init, &device)?) } else { None };
     let model_config = model.config().clone();
     let mut optimizer = AdamW::for_varmap(&varmap, config.optimizer.clone())?;
+    let mut anchor_optimizer = match &config.anchor {
+        Some(AnchorConfig { moments: AnchorMoments::Own, .. }) => {
+            Some(AdamW::for_varmap(&varmap, AdamWConfig { weight_decay: 0.0, ..config.optimizer.clone() })?)
+        }
+        _ => None,
+    };
     let mut state = RlState {
         step: 0,
         sample_flops: 0.0,
@@ -514,7 +541,9 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
     if resume {
         match run.latest_checkpoint::<RlState>()? {
             Some((dir, saved)) => {
-                RunDir::restore(&dir, &mut varmap, &mut optimizer)?;
+                let mut optimizers = vec![(OPTIMIZER, &mut optimizer)];
+                optimizers.extend(anchor_optimizer.as_mut().map(|a| (ANCHOR_OPTIMIZER, a)));
+                RunDir::restore(&dir, &mut varmap, &mut optimizers)?;
                 state = saved;
                 run.truncate_log_after(state.step)?;
             }
@@ -581,8 +610,11 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         };
         let mut stats = UpdateStats::default();
         for update in 0..config.updates_per_batch {
-            let anchor =
-                config.anchor.as_ref().zip(anchor_batch.as_ref()).map(|(a, batch)| Anchor { batch, coef: a.coef });
+            let anchor = config.anchor.as_ref().zip(anchor_batch.as_ref()).map(|(a, batch)| Anchor {
+                batch,
+                coef: a.coef,
+                optimizer: anchor_optimizer.as_mut(),
+            });
             let s = policy_update(&model, reference.as_ref(), &mut optimizer, &rollouts, settings, lr, anchor)?;
             if !s.loss.is_finite() || !s.anchor_loss.is_finite() {
                 return Err(Error::Config(format!(
@@ -655,7 +687,13 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         }
         let finished = config.steps.is_some_and(|n| state.step >= n);
         if state.step.is_multiple_of(config.checkpoint_every) || finished {
-            run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
+            run.save_checkpoint(
+                &model_config,
+                &varmap,
+                &optimizers(&optimizer, &anchor_optimizer),
+                state.step,
+                &state,
+            )?;
         }
     }
     // The final point of the curve, when the last step was not a curve step.
@@ -665,9 +703,14 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         run.write_json(CURVE_NAME, &state.curve)?;
         keep_curve_weights(out, state.step, &model_config, &varmap)?;
     }
-    run.save_checkpoint(&model_config, &varmap, &optimizer, state.step, &state)?;
+    run.save_checkpoint(&model_config, &varmap, &optimizers(&optimizer, &anchor_optimizer), state.step, &state)?;
     bar.finish();
     Ok(RlOutcome { config, state })
+}
+
+/// The optimizers a checkpoint keeps, by file stem: the policy's, and the anchor's own.
+fn optimizers<'a>(policy: &'a AdamW, anchor: &'a Option<AdamW>) -> Vec<(&'static str, &'a AdamW)> {
+    std::iter::once((OPTIMIZER, policy)).chain(anchor.as_ref().map(|a| (ANCHOR_OPTIMIZER, a))).collect()
 }
 
 /// Saves the policy evaluated at curve point `step` under [`CURVE_MODELS_DIR`] (weights
@@ -730,8 +773,7 @@ pub fn measure_noise(config: &RlConfig, batches: usize) -> Result<NoiseReport> {
         policy.push(optimizer.flatten(&crate::rollout::policy_gradient(&model, &optimizer, &rollouts, settings)?)?);
         if let Some(a) = &config.anchor {
             let batch = anchor_batch(a, config.seed, b, &device)?;
-            let (_, grads) =
-                crate::rollout::anchor_gradient(&model, &optimizer, &Anchor { batch: &batch, coef: a.coef })?;
+            let (_, grads) = crate::rollout::anchor_gradient(&model, &optimizer, &batch, a.coef)?;
             anchor.push(optimizer.flatten(&grads)?);
         }
         bar.inc(1);

@@ -48,6 +48,10 @@ pub struct Anchor<'a> {
     pub batch: &'a Batch,
     /// Weight of the traces' mean cross-entropy against the policy loss.
     pub coef: f64,
+    /// The anchor's own AdamW, or `None` to add its gradient to the policy's (one step).
+    /// With its own moments the anchor takes a second step, at `coef` × the learning rate,
+    /// so its gradients do not enter the moments that scale RL's step on every weight.
+    pub optimizer: Option<&'a mut AdamW>,
 }
 
 /// What one update measured.
@@ -161,15 +165,31 @@ pub fn policy_update(
         return Ok(UpdateStats::default());
     }
     let (mut grads, mut stats) = policy_gradients(model, reference, optimizer, rollouts, settings, MICRO_BATCH_TOKENS)?;
+    // The anchor's gradient is taken at the same weights as the policy's, before either step.
+    let mut own_anchor_step = None;
     if let Some(anchor) = anchor {
-        let (loss, anchor_grads) = anchor_gradient(model, optimizer, &anchor)?;
-        stats.anchor_loss = loss;
-        optimizer.accumulate(&mut grads, &anchor_grads)?;
         let (rows, len) = anchor.batch.inputs.dims2()?;
         stats.anchor_tokens = rows * len;
+        match anchor.optimizer {
+            None => {
+                let (loss, anchor_grads) = anchor_gradient(model, optimizer, anchor.batch, anchor.coef)?;
+                stats.anchor_loss = loss;
+                optimizer.accumulate(&mut grads, &anchor_grads)?;
+            }
+            Some(own) => {
+                // AdamW normalises a gradient's scale away, so the weight goes on the rate.
+                let (loss, anchor_grads) = anchor_gradient(model, own, anchor.batch, 1.0)?;
+                stats.anchor_loss = loss;
+                let norm = own.grad_norm(&anchor_grads)?;
+                own_anchor_step = Some((own, anchor_grads, norm, anchor.coef));
+            }
+        }
     }
     stats.grad_norm = optimizer.grad_norm(&grads)?;
     optimizer.step(&grads, lr, stats.grad_norm)?;
+    if let Some((own, anchor_grads, norm, coef)) = own_anchor_step {
+        own.step(&anchor_grads, lr * coef, norm)?;
+    }
     Ok(stats)
 }
 
@@ -178,24 +198,26 @@ pub fn policy_update(
 const ANCHOR_MICRO_ROWS: usize = 8;
 
 /// The anchor's loss (its traces' mean cross-entropy) and the gradient of `coef` × it,
-/// accumulated over micro-batches of rows, each weighted by its share of the loss tokens.
+/// accumulated over micro-batches of rows, each weighted by its share of the loss tokens
+/// (`optimizer` names the parameters to accumulate).
 pub fn anchor_gradient(
     model: &TinyReasoner,
     optimizer: &AdamW,
-    anchor: &Anchor<'_>,
+    batch: &Batch,
+    coef: f64,
 ) -> Result<(f64, candle_core::backprop::GradStore)> {
-    let (rows, _) = anchor.batch.inputs.dims2()?;
-    let total = anchor.batch.loss_tokens.max(1) as f64;
+    let (rows, _) = batch.inputs.dims2()?;
+    let total = batch.loss_tokens.max(1) as f64;
     let (mut loss, mut grads) = (0.0, None);
     for from in (0..rows).step_by(ANCHOR_MICRO_ROWS) {
-        let part = anchor.batch.rows(from, ANCHOR_MICRO_ROWS.min(rows - from))?;
+        let part = batch.rows(from, ANCHOR_MICRO_ROWS.min(rows - from))?;
         if part.loss_tokens == 0 {
             continue;
         }
         let share = part.loss_tokens as f64 / total;
         let part_loss = completion_loss(model, &part)?;
         loss += share * part_loss.to_scalar::<f32>()? as f64;
-        let g = part_loss.affine(anchor.coef * share, 0.0)?.backward()?;
+        let g = part_loss.affine(coef * share, 0.0)?.backward()?;
         match &mut grads {
             Some(total) => optimizer.accumulate(total, &g)?,
             None => grads = Some(g),

@@ -22,6 +22,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::optim::AdamW;
 use crate::{Error, Result};
 
+/// File stem of a run's (main) optimizer moments in a checkpoint folder.
+pub const OPTIMIZER: &str = "optimizer";
+
 /// Progress counters saved with every checkpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
@@ -105,21 +108,23 @@ impl RunDir {
         Ok(write_atomically(&path, kept.as_bytes())?)
     }
 
-    /// Saves a complete checkpoint of step `step` (weights, optimizer moments and the
-    /// run's `state`, e.g. a [`RunState`]), switches `LATEST` to it, removes older ones,
-    /// and refreshes `model/`.
+    /// Saves a complete checkpoint of step `step` (weights, the moments of each optimizer
+    /// in `<name>.safetensors`, e.g. [`OPTIMIZER`], and the run's `state`, e.g. a
+    /// [`RunState`]), switches `LATEST` to it, removes older ones, and refreshes `model/`.
     pub fn save_checkpoint<S: Serialize>(
         &self,
         config: &TinyConfig,
         varmap: &VarMap,
-        optimizer: &AdamW,
+        optimizers: &[(&str, &AdamW)],
         step: u64,
         state: &S,
     ) -> Result<()> {
         let name = format!("step-{step:06}");
         let dir = self.root.join("checkpoints").join(&name);
         save_weights(&dir, config, varmap)?;
-        optimizer.save(&dir.join("optimizer.safetensors"))?;
+        for (file, optimizer) in optimizers {
+            optimizer.save(&dir.join(format!("{file}.safetensors")))?;
+        }
         let state_json = serde_json::to_string_pretty(state).map_err(|e| Error::Config(e.to_string()))?;
         write_atomically(&dir.join("state.json"), state_json.as_bytes())?;
         write_atomically(&self.root.join("checkpoints").join("LATEST"), name.as_bytes())?;
@@ -145,10 +150,14 @@ impl RunDir {
         Ok(Some((dir, state)))
     }
 
-    /// Loads a checkpoint's weights and optimizer state into a live model and optimizer.
-    pub fn restore(dir: &Path, varmap: &mut VarMap, optimizer: &mut AdamW) -> Result<()> {
+    /// Loads a checkpoint's weights and the moments of each named optimizer (as saved by
+    /// [`Self::save_checkpoint`]) into a live model and its optimizers.
+    pub fn restore(dir: &Path, varmap: &mut VarMap, optimizers: &mut [(&str, &mut AdamW)]) -> Result<()> {
         let weights = dir.join(WEIGHTS_FILE);
         varmap.load(&weights).map_err(|e| Error::Io { path: weights, why: e.to_string() })?;
-        optimizer.load(&dir.join("optimizer.safetensors"))
+        for (file, optimizer) in optimizers {
+            optimizer.load(&dir.join(format!("{file}.safetensors")))?;
+        }
+        Ok(())
     }
 }

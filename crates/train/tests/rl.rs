@@ -14,7 +14,8 @@ use ponder_train::optim::{AdamW, AdamWConfig};
 use ponder_train::rollout::{anchor_gradient, Anchor};
 use ponder_train::rollout::{policy_update, Rollout, UpdateSettings};
 use ponder_train::{
-    is_curve_step, measure_noise, pretrain, rl, AnchorConfig, CurvePoint, RlConfig, RlLogEntry, CURVE_MODELS_DIR,
+    is_curve_step, measure_noise, pretrain, rl, AnchorConfig, AnchorMoments, CurvePoint, RlConfig, RlLogEntry,
+    CURVE_MODELS_DIR,
 };
 
 fn tiny(max_seq_len: usize) -> TinyConfig {
@@ -38,13 +39,12 @@ fn trainable(max_seq_len: usize, seed: u64, lr: f64) -> (TinyReasoner, AdamW, Up
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
     let adamw = AdamWConfig { lr, weight_decay: 0.0, ..AdamWConfig::default() };
     let optimizer = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
-    let settings = UpdateSettings {
-        clip: Clip::default(),
-        aggregation: LossAggregation::TokenMean,
-        kl_beta: 0.0,
-        temperature: 1.0,
-    };
-    (model, optimizer, settings)
+    (model, optimizer, token_mean())
+}
+
+/// Token-mean update settings without KL, at temperature 1.
+fn token_mean() -> UpdateSettings {
+    UpdateSettings { clip: Clip::default(), aggregation: LossAggregation::TokenMean, kl_beta: 0.0, temperature: 1.0 }
 }
 
 /// The task: write lowercase letters. Reward = share of the 4 sampled tokens that are
@@ -130,12 +130,51 @@ fn the_supervised_anchor_lowers_the_trace_loss() {
     }];
     let mut losses = Vec::new();
     for _ in 0..8 {
-        let anchor = Some(Anchor { batch: &batch, coef: 1.0 });
+        let anchor = Some(Anchor { batch: &batch, coef: 1.0, optimizer: None });
         let stats = policy_update(&model, None, &mut optimizer, &rollouts, settings, 1e-2, anchor).expect("update");
         assert_eq!(stats.anchor_tokens, 2 * 384);
         losses.push(stats.anchor_loss);
     }
     assert!(losses[7] < losses[0] - 0.5, "anchor loss {losses:?}");
+}
+
+/// AdamW's first step moves each weight by the learning rate times the sign of its
+/// gradient. With its own moments the anchor's first step is therefore `coef` × the rate on
+/// every weight it touches, while added to the policy gradient it takes the whole rate: its
+/// weight sets its pull only when it has moments of its own.
+#[test]
+fn an_anchor_with_its_own_moments_steps_at_its_weight_times_the_rate() {
+    let device = Device::Cpu;
+    let batch = packed_batch(&common::count_level_1(), 0, 0, 2, 256, &device).expect("traces");
+    // No advantage: the policy gradient is zero, so every move is the anchor's.
+    let rollouts = vec![Rollout {
+        prompt: vec![special::BOS, u32::from(b'x')],
+        completion: vec![u32::from(b'y'), special::EOS],
+        logprobs: vec![-5.0, -5.0],
+        advantage: 0.0,
+    }];
+    let largest_move = |own_moments: bool| -> f32 {
+        let varmap = init_weights(&tiny(256), 5, &device).expect("init");
+        let model = TinyReasoner::new(tiny(256), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+        let adamw = AdamWConfig { weight_decay: 0.0, grad_clip: 0.0, ..AdamWConfig::default() };
+        let mut policy = AdamW::for_varmap(&varmap, adamw.clone()).expect("optimizer");
+        let mut own = AdamW::for_varmap(&varmap, adamw).expect("optimizer");
+        let weights = || -> Vec<Vec<f32>> {
+            varmap
+                .all_vars()
+                .iter()
+                .map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1()).expect("w"))
+                .collect()
+        };
+        let before = weights();
+        let anchor = Anchor { batch: &batch, coef: 0.25, optimizer: own_moments.then_some(&mut own) };
+        policy_update(&model, None, &mut policy, &rollouts, token_mean(), 1e-2, Some(anchor)).expect("update");
+        let after = weights();
+        before.iter().zip(&after).flat_map(|(b, a)| b.iter().zip(a).map(|(x, y)| (x - y).abs())).fold(0.0, f32::max)
+    };
+    let (own, shared) = (largest_move(true), largest_move(false));
+    assert!((own - 0.25e-2).abs() < 1e-5, "own moments moved a weight by {own}");
+    assert!((shared - 1e-2).abs() < 1e-5, "shared moments moved a weight by {shared}");
 }
 
 /// A count-only model pretrained for a few seconds, saved in `dir/model`.
@@ -158,8 +197,15 @@ fn rl_config(init: &std::path::Path, steps: u64) -> RlConfig {
     config.eval_per_level = 4;
     config.checkpoint_every = 2;
     config.updates_per_batch = 2;
-    // A supervised anchor on count level 1, so resuming covers its data stream too.
-    config.anchor = Some(AnchorConfig { mixture: common::count_level_1(), coef: 0.5, rows: 1, seq_len: 256 });
+    // A supervised anchor on count level 1 with its own optimizer, so resuming covers its
+    // data stream and its moments too.
+    config.anchor = Some(AnchorConfig {
+        mixture: common::count_level_1(),
+        coef: 0.5,
+        rows: 1,
+        seq_len: 256,
+        moments: AnchorMoments::Own,
+    });
     config
 }
 
@@ -291,7 +337,7 @@ fn the_anchor_in_micro_batches_gives_the_whole_batch_gradient() {
     let model = TinyReasoner::new(tiny(256), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
     let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
     let batch = packed_batch(&common::count_level_1(), 0, 0, 11, 256, &device).expect("traces");
-    let (loss, chunked) = anchor_gradient(&model, &optimizer, &Anchor { batch: &batch, coef: 0.5 }).expect("chunked");
+    let (loss, chunked) = anchor_gradient(&model, &optimizer, &batch, 0.5).expect("chunked");
     let whole = ponder_train::completion_loss(&model, &batch).expect("loss");
     assert!((loss - whole.to_scalar::<f32>().expect("scalar") as f64).abs() < 1e-5);
     let whole = whole.affine(0.5, 0.0).and_then(|l| l.backward()).expect("backward");
