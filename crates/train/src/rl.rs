@@ -288,6 +288,12 @@ pub struct RlLogEntry {
     pub flops: f64,
     /// Cumulative RL seconds.
     pub seconds: f64,
+    /// This step's seconds spent sampling its groups (every round of dynamic sampling).
+    #[serde(default)]
+    pub sample_seconds: f64,
+    /// This step's seconds spent on its updates (gradients, the anchor's included, and steps).
+    #[serde(default)]
+    pub update_seconds: f64,
 }
 
 /// What a finished run reached.
@@ -592,6 +598,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         // 1. Sample: rounds of `batch` problems × `group` completions until `batch`
         //    groups with signal are in hand (dynamic sampling).
         let StepSamples { kept, unused, dropped } = sample_step(&model, &config, &state.curriculum, state.step)?;
+        let sample_seconds = started.elapsed().as_secs_f64();
         state.sample_flops += kept.iter().chain(&unused).flatten().map(|s| s.completion.compute.flops).sum::<f64>();
         // 2. Curriculum: every sampled group at a family's current level counts.
         for group in kept.iter().chain(&unused) {
@@ -609,6 +616,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             None => None,
         };
         let mut stats = UpdateStats::default();
+        let updating = Instant::now();
         for update in 0..config.updates_per_batch {
             let anchor = config.anchor.as_ref().zip(anchor_batch.as_ref()).map(|(a, batch)| Anchor {
                 batch,
@@ -636,6 +644,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
                 stats.loss_stats = s.loss_stats;
             }
         }
+        let update_seconds = updating.elapsed().as_secs_f64();
         state.step += 1;
         // This step's rollouts, caches and gradients are freed; their sizes will not recur.
         crate::memory::release_memory();
@@ -670,6 +679,8 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
             lr,
             flops: state.sample_flops + state.train_flops,
             seconds: state.seconds,
+            sample_seconds,
+            update_seconds,
         };
         run.log(&entry)?;
         bar.set_position(state.step);
