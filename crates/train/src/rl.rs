@@ -272,7 +272,8 @@ pub struct RlLogEntry {
     pub kl: f64,
     /// Mean |ratio − 1| on the first update (sampling/training agreement).
     pub ratio_error: f64,
-    /// Gradient norm before clipping, first update (the anchor's gradient included).
+    /// Gradient norm before clipping, first update (the anchor's gradient included when it
+    /// shares the policy's AdamW moments).
     #[serde(default)]
     pub grad_norm: f64,
     /// The supervised anchor's cross-entropy on its traces (0 without one).

@@ -66,7 +66,8 @@ pub struct UpdateStats {
     /// Mean |π_θ/π_old − 1| over completion tokens before the step: ~0 on the first
     /// update of a batch, when sampling and training agree (a numerical sanity check).
     pub ratio_error: f64,
-    /// Gradient norm before clipping.
+    /// Norm of the gradient the policy's AdamW steps on, before clipping (the anchor's
+    /// included when it shares the policy's moments).
     pub grad_norm: f64,
     /// Sequence positions of rollouts processed (for FLOP accounting).
     pub tokens: usize,

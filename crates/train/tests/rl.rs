@@ -242,11 +242,14 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
             (y.step, y.reward, y.groups_used, y.entropy, y.anchor_loss, &y.accuracy_by_level)
         );
     }
+    let mut before = 0.0;
     for e in &a {
         assert!((0.0..=1.0).contains(&e.dropped_groups) && e.groups_used <= 4, "{e:?}");
         assert!(e.flops > 0.0 && e.entropy > 0.0);
-        // The step's time is split into sampling and updates.
+        // The step's time is split into sampling and updates, within the step's whole time.
         assert!(e.sample_seconds > 0.0 && (e.groups_used == 0 || e.update_seconds > 0.0), "{e:?}");
+        assert!(e.sample_seconds + e.update_seconds <= e.seconds - before + 1e-6, "{e:?}");
+        before = e.seconds;
         // Sampled accuracy per drawn level: only the trained levels, and they average to the whole.
         let levels = &e.accuracy_by_level;
         assert!(!levels.is_empty() && levels.keys().all(|k| k == "count/1" || k == "count/2"), "{e:?}");
@@ -254,13 +257,6 @@ fn a_killed_rl_run_resumes_identically_and_writes_its_curve() {
         assert!(low - 1e-9 <= e.reward_correct && e.reward_correct <= high + 1e-9, "{e:?}");
         // Every step with an update also took the anchor's step.
         assert!(e.groups_used == 0 || e.anchor_loss > 0.0, "{e:?}");
-    }
-
-    // ... within the step's whole time.
-    let mut before = 0.0;
-    for e in &a {
-        assert!(e.sample_seconds + e.update_seconds <= e.seconds - before + 1e-6, "{e:?}");
-        before = e.seconds;
     }
 
     // The curve: steps 0, 1, 2, 3, 4 and the final 5, with compute growing.
