@@ -27,13 +27,30 @@ pub(crate) const MASKED: f32 = -1e9;
 
 /// Causal attention within each document of a batch of packed rows: position `q` of a row
 /// attends to positions `start(q) ..= q`, where `start(q)` is the first position of its
-/// document. Built from per-position document ids.
+/// document, and, if its document continues another, first to all of that one's positions
+/// `prefix(q)` (a shared prompt that several completions of one row continue). Built from
+/// per-position document ids ([`Self::new`]) or from documents that may continue an earlier
+/// one ([`Self::from_documents`]).
 #[derive(Debug, Clone)]
 pub struct DocumentMask {
     batch: usize,
     seq: usize,
     /// (batch · seq): the first position of each position's document, within its row.
     starts: Arc<Vec<u32>>,
+    /// (batch · seq): the positions `from..to` of the document each position's document
+    /// continues (empty, `0..0`, for one that continues none).
+    prefixes: Arc<Vec<(u32, u32)>>,
+}
+
+/// One document of a packed row, for [`DocumentMask::from_documents`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Document {
+    /// Its number of positions.
+    pub len: usize,
+    /// The index, within the row, of an earlier document this one continues: it attends to
+    /// all of that document's positions before its own, and its rotary positions count on
+    /// from that document's length. `None`: a document of its own.
+    pub continues: Option<usize>,
 }
 
 impl DocumentMask {
@@ -58,7 +75,38 @@ impl DocumentMask {
                 starts.push(start as u32);
             }
         }
-        Ok(Self { batch, seq, starts: Arc::new(starts) })
+        Ok(Self { batch, seq, starts: Arc::new(starts), prefixes: Arc::new(vec![(0, 0); batch * seq]) })
+    }
+
+    /// Rows of documents, some continuing an earlier document of their row (completions
+    /// sharing their prompt). Shorter rows are padded to the longest with a document of
+    /// their own.
+    pub fn from_documents(rows: &[Vec<Document>]) -> Result<Self> {
+        let batch = rows.len();
+        let seq = rows.iter().map(|row| row.iter().map(|d| d.len).sum::<usize>()).max().unwrap_or(0);
+        let (mut starts, mut prefixes) = (Vec::with_capacity(batch * seq), Vec::with_capacity(batch * seq));
+        for (r, row) in rows.iter().enumerate() {
+            let mut spans: Vec<(u32, u32)> = Vec::with_capacity(row.len());
+            for (d, doc) in row.iter().enumerate() {
+                let start = starts.len() - r * seq;
+                let prefix = match doc.continues {
+                    Some(earlier) if earlier < d => spans[earlier],
+                    Some(earlier) => {
+                        return Err(crate::Error::Config(format!(
+                            "document {d} of row {r} continues document {earlier}, which is not before it"
+                        )))
+                    }
+                    None => (0, 0),
+                };
+                starts.extend(std::iter::repeat_n(start as u32, doc.len));
+                prefixes.extend(std::iter::repeat_n(prefix, doc.len));
+                spans.push((start as u32, (start + doc.len) as u32));
+            }
+            let used = starts.len() - r * seq;
+            starts.extend(std::iter::repeat_n(used as u32, seq - used));
+            prefixes.extend(std::iter::repeat_n((0, 0), seq - used));
+        }
+        Ok(Self { batch, seq, starts: Arc::new(starts), prefixes: Arc::new(prefixes) })
     }
 
     /// The mask of rows `from .. from + n` only.
@@ -70,8 +118,10 @@ impl DocumentMask {
                 self.batch
             )));
         }
-        let starts = self.starts[from * self.seq..(from + n) * self.seq].to_vec();
-        Ok(Self { batch: n, seq: self.seq, starts: Arc::new(starts) })
+        let span = from * self.seq..(from + n) * self.seq;
+        let starts = self.starts[span.clone()].to_vec();
+        let prefixes = self.prefixes[span].to_vec();
+        Ok(Self { batch: n, seq: self.seq, starts: Arc::new(starts), prefixes: Arc::new(prefixes) })
     }
 
     /// (batch, seq).
@@ -79,10 +129,12 @@ impl DocumentMask {
         (self.batch, self.seq)
     }
 
-    /// (batch, seq) u32 rotary positions: each document starts again at 0.
+    /// (batch, seq) u32 rotary positions: each document starts again at 0, or, if it
+    /// continues another, at that one's length.
     pub fn positions(&self, device: &Device) -> Result<Tensor> {
-        let positions: Vec<u32> =
-            self.starts.iter().enumerate().map(|(i, &start)| (i % self.seq.max(1)) as u32 - start).collect();
+        let positions: Vec<u32> = (self.starts.iter().zip(self.prefixes.iter()).enumerate())
+            .map(|(i, (&start, &(from, to)))| (i % self.seq.max(1)) as u32 - start + (to - from))
+            .collect();
         Ok(Tensor::from_vec(positions, (self.batch, self.seq), device)?)
     }
 
@@ -91,8 +143,9 @@ impl DocumentMask {
     pub fn dense(&self, device: &Device) -> Result<Tensor> {
         let (b, t) = (self.batch, self.seq);
         let mut mask = vec![MASKED; b * t * t];
-        for (i, &start) in self.starts.iter().enumerate() {
+        for (i, (&start, &(from, to))) in self.starts.iter().zip(self.prefixes.iter()).enumerate() {
             let q = i % t;
+            mask[i * t + from as usize..i * t + to as usize].fill(0.0);
             mask[i * t + start as usize..=i * t + q].fill(0.0);
         }
         Ok(Tensor::from_vec(mask, (b, 1, t, t), device)?)
@@ -110,12 +163,17 @@ pub fn document_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: &DocumentMas
             mask.dims()
         )));
     }
-    let op = DocumentAttention { starts: mask.starts.clone(), scale: 1.0 / (hd as f64).sqrt() };
+    let op = DocumentAttention {
+        starts: mask.starts.clone(),
+        prefixes: mask.prefixes.clone(),
+        scale: 1.0 / (hd as f64).sqrt(),
+    };
     Ok(q.contiguous()?.apply_op3(&k.contiguous()?, &v.contiguous()?, op)?)
 }
 
 struct DocumentAttention {
     starts: Arc<Vec<u32>>,
+    prefixes: Arc<Vec<(u32, u32)>>,
     scale: f64,
 }
 
@@ -144,13 +202,15 @@ impl DocumentAttention {
         let block = t * hd;
         out.par_chunks_mut(block).enumerate().for_each(|(bh, y)| {
             let at = bh * block;
-            let starts = &self.starts[(bh / h) * t..(bh / h + 1) * t];
+            let row = (bh / h) * t..(bh / h + 1) * t;
+            let (starts, prefixes) = (&self.starts[row.clone()], &self.prefixes[row]);
             let (q, k, v) = (&q[at..at + block], &k[at..at + block], &v[at..at + block]);
             let mut p = Vec::with_capacity(t);
             for (i, y) in y.chunks_exact_mut(hd).enumerate() {
-                let s0 = starts[i] as usize;
-                softmax_row(&q[i * hd..(i + 1) * hd], &k[s0 * hd..(i + 1) * hd], hd, scale, &mut p);
-                for (pj, vj) in p.iter().zip(v[s0 * hd..(i + 1) * hd].chunks_exact(hd)) {
+                let keys = visible_keys(prefixes[i], starts[i], i, hd);
+                softmax_row2(&q[i * hd..(i + 1) * hd], [&k[keys[0].clone()], &k[keys[1].clone()]], hd, scale, &mut p);
+                let values = v[keys[0].clone()].chunks_exact(hd).chain(v[keys[1].clone()].chunks_exact(hd));
+                for (pj, vj) in p.iter().zip(values) {
                     axpy(*pj, vj, y);
                 }
             }
@@ -172,20 +232,31 @@ impl DocumentAttention {
         let blocks = dq.par_chunks_mut(block).zip(dk.par_chunks_mut(block)).zip(dv.par_chunks_mut(block));
         blocks.enumerate().for_each(|(bh, ((dq, dk), dv))| {
             let at = bh * block;
-            let starts = &self.starts[(bh / h) * t..(bh / h + 1) * t];
+            let row = (bh / h) * t..(bh / h + 1) * t;
+            let (starts, prefixes) = (&self.starts[row.clone()], &self.prefixes[row]);
             let (q, k, v, dy) = (&q[at..at + block], &k[at..at + block], &v[at..at + block], &dy[at..at + block]);
             let (mut p, mut dp) = (Vec::with_capacity(t), Vec::with_capacity(t));
             for i in 0..t {
-                let s0 = starts[i] as usize;
+                let keys = visible_keys(prefixes[i], starts[i], i, hd);
                 let (qi, dyi) = (&q[i * hd..(i + 1) * hd], &dy[i * hd..(i + 1) * hd]);
-                softmax_row(qi, &k[s0 * hd..(i + 1) * hd], hd, scale, &mut p);
+                softmax_row2(qi, [&k[keys[0].clone()], &k[keys[1].clone()]], hd, scale, &mut p);
                 // dp_j = dy_i · v_j; the softmax's backward: ds_j = p_j (dp_j − Σ p dp).
                 dp.clear();
-                dp.extend(v[s0 * hd..(i + 1) * hd].chunks_exact(hd).map(|vj| dot(dyi, vj)));
+                let values = v[keys[0].clone()].chunks_exact(hd).chain(v[keys[1].clone()].chunks_exact(hd));
+                dp.extend(values.map(|vj| dot(dyi, vj)));
                 let mean = p.iter().zip(&dp).fold(T::zero(), |acc, (&pj, &dpj)| acc + pj * dpj);
                 let dqi = &mut dq[i * hd..(i + 1) * hd];
+                // Key j's offset in k: the prefix's keys come first, then the document's own.
+                let in_prefix = keys[0].len() / hd;
+                let offset = |j: usize| {
+                    if j < in_prefix {
+                        keys[0].start + j * hd
+                    } else {
+                        keys[1].start + (j - in_prefix) * hd
+                    }
+                };
                 for (j, (&pj, &dpj)) in p.iter().zip(&dp).enumerate() {
-                    let key = (s0 + j) * hd;
+                    let key = offset(j);
                     let ds = pj * (dpj - mean) * scale;
                     axpy(ds, &k[key..key + hd], dqi);
                     axpy(ds, qi, &mut dk[key..key + hd]);
@@ -217,10 +288,21 @@ impl DocumentAttention {
     }
 }
 
+/// The element ranges of `k` (rows of `hd`) query `i` sees: its prefix's positions
+/// `from..to`, then its own document's `start..=i`.
+fn visible_keys((from, to): (u32, u32), start: u32, i: usize, hd: usize) -> [std::ops::Range<usize>; 2] {
+    [from as usize * hd..to as usize * hd, start as usize * hd..(i + 1) * hd]
+}
+
 /// `p` ← softmax over the keys `keys` (rows of `hd`) of `scale · q · key`.
 pub(crate) fn softmax_row<T: Element>(q: &[T], keys: &[T], hd: usize, scale: T, p: &mut Vec<T>) {
+    softmax_row2(q, [&[], keys], hd, scale, p)
+}
+
+/// [`softmax_row`] over the keys of two slices, the first's before the second's.
+fn softmax_row2<T: Element>(q: &[T], keys: [&[T]; 2], hd: usize, scale: T, p: &mut Vec<T>) {
     p.clear();
-    p.extend(keys.chunks_exact(hd).map(|key| dot(q, key) * scale));
+    p.extend(keys[0].chunks_exact(hd).chain(keys[1].chunks_exact(hd)).map(|key| dot(q, key) * scale));
     let max = p.iter().fold(T::neg_infinity(), |m, &s| Float::max(m, s));
     let mut sum = T::zero();
     for s in p.iter_mut() {

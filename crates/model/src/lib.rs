@@ -21,7 +21,7 @@ pub use budget::{Budget, BudgetState, BudgetTokens};
 pub use cache::KvCache;
 pub use chat::{ChatTemplate, Message, CHATML};
 pub use decode_attention::decode_attention;
-pub use doc_attention::{document_attention, DocumentMask};
+pub use doc_attention::{document_attention, Document, DocumentMask};
 pub use generate::{causal_mask, generate, FinishReason, Generated, SamplingParams};
 pub use lm::{CausalLm, GenerationTokens};
 pub use pretrained::Pretrained;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use ponder_model::{
-    causal_mask, generate, init_weights, save_weights, special, DocumentMask, SamplingParams, TinyConfig, TinyReasoner,
-    BYTE_VOCAB_SIZE,
+    causal_mask, generate, init_weights, save_weights, special, Document, DocumentMask, SamplingParams, TinyConfig,
+    TinyReasoner, BYTE_VOCAB_SIZE,
 };
 
 /// A small shape with grouped-query heads and an untied head, so every code path runs.
@@ -282,6 +282,101 @@ fn fused_document_attention_matches_the_dense_mask() {
         let worst = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
         assert!(worst / scale < 1e-4, "{name}: gradients differ by {worst} (largest {scale})");
     }
+}
+
+/// Completions that continue one shared copy of their prompt get the logits, and through
+/// the dense mask the gradients, they get each forwarded whole on its own.
+#[test]
+fn completions_sharing_a_prompt_see_what_they_would_see_alone() {
+    let config = small_config(false);
+    let device = Device::Cpu;
+    // In f64, so that any difference beyond rounding is a fault.
+    let varmap32 = init_weights(&config, 5, &device).expect("init");
+    let varmap = VarMap::new();
+    for (name, var) in varmap32.data().lock().expect("lock").iter() {
+        let t = (var.as_tensor() * 10.0).and_then(|t| t.to_dtype(DType::F64)).expect("f64");
+        varmap.data().lock().expect("lock").insert(name.clone(), Var::from_tensor(&t).expect("var"));
+    }
+    let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F64, &device)).expect("model");
+    let prompt: Vec<u32> = vec![3, 17, 99, 42, 7];
+    let completions: Vec<Vec<u32>> = vec![vec![11, 12, 13, 14], vec![200, 5, 9, 77, 31, 8], vec![60]];
+    // Row 0: the prompt less its last token, then each completion led by that token.
+    let (shared, last) = (&prompt[..prompt.len() - 1], prompt[prompt.len() - 1]);
+    let mut row: Vec<u32> = shared.to_vec();
+    let mut documents = vec![Document { len: shared.len(), continues: None }];
+    for c in &completions {
+        row.push(last);
+        row.extend(&c[..c.len() - 1]);
+        documents.push(Document { len: c.len(), continues: Some(0) });
+    }
+    // Row 1: one document of its own, shorter, so that row 0's length pads it.
+    let alone: Vec<u32> = vec![1, 2, 3, 4, 5, 6];
+    let t = row.len();
+    let mut tokens = row.clone();
+    tokens.extend(&alone);
+    tokens.resize(2 * t, special::PAD);
+    let rows = vec![documents, vec![Document { len: alone.len(), continues: None }]];
+    let mask = DocumentMask::from_documents(&rows).expect("documents");
+    let input = Tensor::from_vec(tokens, (2, t), &device).expect("tokens");
+    let fused = model.forward_documents(&input, &mask).expect("fused"); // (2, t, vocab)
+
+    let alone_logits = |tokens: &[u32]| {
+        let input = Tensor::new(tokens, &device).and_then(|t| t.unsqueeze(0)).expect("input");
+        let one = DocumentMask::new(&[vec![0; tokens.len()]]).expect("one document");
+        model.forward_documents(&input, &one).expect("alone").squeeze(0).expect("squeeze")
+        // (len, vocab)
+    };
+    let close = |a: &Tensor, b: &Tensor, what: &str| {
+        let worst = (a - b).and_then(|d| d.abs()?.max_all()?.to_scalar::<f64>()).expect("diff");
+        let scale = b.abs().and_then(|b| b.max_all()?.to_scalar::<f64>()).expect("scale").max(1.0);
+        assert!(worst / scale < 1e-10, "{what}: logits differ by {worst} (largest {scale})");
+    };
+    let whole: Vec<u32> = prompt.iter().chain(&completions[0]).copied().collect();
+    let reference = alone_logits(&whole[..whole.len() - 1]);
+    close(
+        &fused.get(0).and_then(|r| r.narrow(0, 0, shared.len())).expect("prompt"),
+        &reference.narrow(0, 0, shared.len()).expect("prompt"),
+        "the prompt",
+    );
+    let mut at = shared.len();
+    for (k, c) in completions.iter().enumerate() {
+        let whole: Vec<u32> = prompt.iter().chain(c).copied().collect();
+        let reference = alone_logits(&whole[..whole.len() - 1]).narrow(0, shared.len(), c.len()).expect("completion");
+        close(
+            &fused.get(0).and_then(|r| r.narrow(0, at, c.len())).expect("member"),
+            &reference,
+            &format!("completion {k}"),
+        );
+        at += c.len();
+    }
+    close(&fused.get(1).and_then(|r| r.narrow(0, 0, alone.len())).expect("row 1"), &alone_logits(&alone), "row 1");
+
+    // The dense mask (the path off the CPU) agrees, gradients included.
+    let dense =
+        model.forward(&input, &mask.positions(&device).expect("positions"), &mask.dense(&device).expect("mask"), None);
+    let dense = dense.expect("dense");
+    close(&dense, &fused, "dense and fused");
+    let loss = |logits: &Tensor| logits.tanh().and_then(|l| l.sum_all());
+    let (dense_grads, fused_grads) = (
+        loss(&dense).and_then(|l| l.backward()).expect("dense"),
+        loss(&fused).and_then(|l| l.backward()).expect("fused"),
+    );
+    for (name, var) in varmap.data().lock().expect("lock").iter() {
+        let read = |g: &candle_core::backprop::GradStore| {
+            g.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec")
+        };
+        let (a, b) = (read(&dense_grads), read(&fused_grads));
+        let scale = a.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-6);
+        let worst = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst / scale < 1e-10, "{name}: gradients differ by {worst} (largest {scale})");
+    }
+}
+
+#[test]
+fn a_document_continues_only_an_earlier_one() {
+    let rows = vec![vec![Document { len: 3, continues: Some(1) }, Document { len: 2, continues: None }]];
+    let err = DocumentMask::from_documents(&rows).expect_err("forward reference");
+    assert!(err.to_string().contains("not before it"), "{err}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! log-probability, and take one clipped policy-gradient step.
 
 use candle_core::{Tensor, D};
-use ponder_model::{special, DocumentMask, TinyReasoner};
+use ponder_model::{special, Document, DocumentMask, TinyReasoner};
 
 use crate::data::Batch;
 use crate::grpo::{policy_loss, token_weights, Clip, LossAggregation, LossStats, PolicyTerms};
@@ -82,8 +82,11 @@ pub struct UpdateStats {
 /// update runs over micro-batches of similar lengths and accumulates their gradients.
 const MICRO_BATCH_TOKENS: usize = 4096;
 
-/// Rollouts as one right-padded batch: tensors are (n, len); each sequence attends within
-/// itself, its padding apart.
+/// Rollouts as right-padded rows, one row per prompt: tensors are (n, len). A row holds
+/// its prompt once, less the last token, and then each completion led by that token, as a
+/// document that continues the prompt's (see [`DocumentMask::from_documents`]): a group of
+/// G completions forwards its prompt once instead of G times, and every completion token
+/// sees what it saw when sampled.
 struct PolicyBatch {
     inputs: Tensor,
     targets: Tensor,
@@ -94,39 +97,59 @@ struct PolicyBatch {
     completion_mask: Tensor,
 }
 
-/// The batch of `rollouts`, whose completion tokens weigh `weights_per_seq` in the loss.
+/// The positions of a row holding `members` (rollouts of one prompt).
+fn row_len(members: &[&Rollout]) -> usize {
+    let shared = members.first().map_or(0, |r| r.prompt.len().saturating_sub(1));
+    shared + members.iter().map(|r| r.completion.len()).sum::<usize>()
+}
+
+/// The batch of `rows` (each the rollouts of one prompt), whose completion tokens weigh
+/// `weights[row][member]` in the loss.
 fn policy_batch(
-    rollouts: &[&Rollout],
-    weights_per_seq: &[&Vec<f32>],
+    rows: &[Vec<&Rollout>],
+    weights: &[Vec<&Vec<f32>>],
     device: &candle_core::Device,
 ) -> Result<PolicyBatch> {
-    let n = rollouts.len();
-    // Position i predicts token i + 1, so a sequence of s tokens has s - 1 inputs.
-    let len = rollouts.iter().map(|r| r.prompt.len() + r.completion.len() - 1).max().unwrap_or(1).max(1);
+    let n = rows.len();
+    let len = rows.iter().map(|members| row_len(members)).max().unwrap_or(1).max(1);
     let mut inputs = vec![special::PAD; n * len];
     let mut targets = vec![special::PAD; n * len];
     let mut old = vec![0f32; n * len];
     let mut adv = vec![0f32; n * len];
-    let mut weights = vec![0f32; n * len];
+    let mut token_weights = vec![0f32; n * len];
     let mut completion = vec![0f32; n * len];
-    let mut segments = Vec::with_capacity(n);
-    for (i, r) in rollouts.iter().enumerate() {
-        let tokens: Vec<u32> = r.prompt.iter().chain(&r.completion).copied().collect();
-        let used = tokens.len() - 1;
-        inputs[i * len..i * len + used].copy_from_slice(&tokens[..used]);
-        targets[i * len..i * len + used].copy_from_slice(&tokens[1..]);
-        for (k, (&lp, &w)) in r.logprobs.iter().zip(weights_per_seq[i].iter()).enumerate() {
-            let at = i * len + r.prompt.len() - 1 + k; // the input position that predicts completion token k
-            old[at] = lp;
-            adv[at] = r.advantage;
-            weights[at] = w;
-            completion[at] = 1.0;
+    let mut documents = Vec::with_capacity(n);
+    for (i, members) in rows.iter().enumerate() {
+        let prompt = &members[0].prompt;
+        let Some((&last, shared)) = prompt.split_last() else {
+            return Err(crate::Error::Config("a rollout has an empty prompt".into()));
+        };
+        // Position p predicts the token after it: the prompt's own positions predict the
+        // prompt (with no weight), each completion's first position (the prompt's last
+        // token) predicts its first token.
+        let row = i * len;
+        inputs[row..row + shared.len()].copy_from_slice(shared);
+        targets[row..row + shared.len()].copy_from_slice(&prompt[1..]);
+        let mut row_documents = vec![Document { len: shared.len(), continues: None }];
+        let mut at = row + shared.len();
+        for (r, w) in members.iter().zip(&weights[i]) {
+            let c = r.completion.len();
+            if c == 0 {
+                continue; // nothing to learn from, and no position to hold it
+            }
+            inputs[at] = last;
+            inputs[at + 1..at + c].copy_from_slice(&r.completion[..c.saturating_sub(1)]);
+            targets[at..at + c].copy_from_slice(&r.completion);
+            old[at..at + c].copy_from_slice(&r.logprobs);
+            adv[at..at + c].fill(r.advantage);
+            token_weights[at..at + c].copy_from_slice(w);
+            completion[at..at + c].fill(1.0);
+            row_documents.push(Document { len: c, continues: Some(0) });
+            at += c;
         }
-        let mut seg = vec![0u32; used];
-        seg.resize(len, u32::MAX);
-        segments.push(seg);
+        documents.push(row_documents);
     }
-    let documents = DocumentMask::new(&segments)?;
+    let documents = DocumentMask::from_documents(&documents)?;
     let shape = (n, len);
     Ok(PolicyBatch {
         inputs: Tensor::from_vec(inputs, shape, device)?,
@@ -134,7 +157,7 @@ fn policy_batch(
         documents,
         old_logp: Tensor::from_vec(old, shape, device)?,
         advantages: Tensor::from_vec(adv, shape, device)?,
-        weights: Tensor::from_vec(weights, shape, device)?,
+        weights: Tensor::from_vec(token_weights, shape, device)?,
         completion_mask: Tensor::from_vec(completion, shape, device)?,
     })
 }
@@ -251,16 +274,25 @@ fn policy_gradients(
 ) -> Result<(candle_core::backprop::GradStore, UpdateStats)> {
     let lengths: Vec<usize> = rollouts.iter().map(|r| r.completion.len()).collect();
     let weights = token_weights(&lengths, settings.aggregation);
-    let mut order: Vec<usize> = (0..rollouts.len()).collect();
-    order.sort_by_key(|&i| rollouts[i].prompt.len() + rollouts[i].completion.len());
-    let mut chunks: Vec<Vec<usize>> = vec![Vec::new()];
-    for i in order {
-        let len = rollouts[i].prompt.len() + rollouts[i].completion.len();
+    // One row per run of rollouts with the same prompt (a group), shortest rows first,
+    // gathered into micro-batches of at most `chunk_tokens` padded positions.
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in rollouts.iter().enumerate() {
+        match rows.last_mut() {
+            Some(row) if rollouts[row[0]].prompt == r.prompt => row.push(i),
+            _ => rows.push(vec![i]),
+        }
+    }
+    let length = |row: &Vec<usize>| row_len(&row.iter().map(|&i| &rollouts[i]).collect::<Vec<_>>());
+    rows.sort_by_cached_key(length);
+    let mut chunks: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
+    for row in rows {
+        let len = length(&row);
         let chunk = chunks.last_mut().expect("one chunk");
         if !chunk.is_empty() && (chunk.len() + 1) * len > chunk_tokens {
-            chunks.push(vec![i]);
+            chunks.push(vec![row]);
         } else {
-            chunk.push(i);
+            chunk.push(row);
         }
     }
 
@@ -268,8 +300,9 @@ fn policy_gradients(
     let (mut ratio_sum, mut entropy_sum, mut clip_sum, mut kl_sum, mut weight_sum) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut total: Option<candle_core::backprop::GradStore> = None;
     for chunk in &chunks {
-        let members: Vec<&Rollout> = chunk.iter().map(|&i| &rollouts[i]).collect();
-        let member_weights: Vec<&Vec<f32>> = chunk.iter().map(|&i| &weights[i]).collect();
+        let members: Vec<Vec<&Rollout>> = chunk.iter().map(|row| row.iter().map(|&i| &rollouts[i]).collect()).collect();
+        let member_weights: Vec<Vec<&Vec<f32>>> =
+            chunk.iter().map(|row| row.iter().map(|&i| &weights[i]).collect()).collect();
         let batch = policy_batch(&members, &member_weights, model.device())?;
         let (logp, logp_all) = target_logprobs(model, &batch, settings.temperature)?;
         let masked_sum =
@@ -318,11 +351,8 @@ mod tests {
     use candle_nn::VarBuilder;
     use ponder_model::{init_weights, Preset, TinyConfig};
 
-    /// Micro-batches add up to the full batch: one sequence per micro-batch gives the same
-    /// gradient, loss and entropy as all sequences at once.
-    #[test]
-    fn micro_batches_give_the_full_batch_gradient() {
-        let device = Device::Cpu;
+    /// A one-layer model small enough to differentiate in milliseconds.
+    fn small_model(device: &Device) -> (candle_nn::VarMap, TinyReasoner) {
         let config = TinyConfig {
             d_model: 32,
             n_layers: 1,
@@ -332,6 +362,38 @@ mod tests {
             max_seq_len: 32,
             ..TinyConfig::preset(Preset::Nano)
         };
+        let varmap = init_weights(&config, 1, device).expect("init");
+        let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device)).expect("model");
+        (varmap, model)
+    }
+
+    const SETTINGS: UpdateSettings = UpdateSettings {
+        clip: Clip { low: 0.2, high: 0.28 },
+        aggregation: LossAggregation::SequenceMean,
+        kl_beta: 0.0,
+        temperature: 0.7,
+    };
+
+    /// The largest difference between two gradients of `varmap`'s variables.
+    fn assert_same_gradients(
+        varmap: &candle_nn::VarMap,
+        a: &candle_core::backprop::GradStore,
+        b: &candle_core::backprop::GradStore,
+    ) {
+        for (name, var) in varmap.data().lock().expect("lock").iter() {
+            let a = a.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
+            let b = b.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
+            let diff =
+                (a - b).expect("diff").abs().expect("abs").max(0).expect("max").to_scalar::<f32>().expect("scalar");
+            assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+        }
+    }
+
+    /// Micro-batches add up to the full batch: one sequence per micro-batch gives the same
+    /// gradient, loss and entropy as all sequences at once.
+    #[test]
+    fn micro_batches_give_the_full_batch_gradient() {
+        let device = Device::Cpu;
         let rollouts: Vec<Rollout> = (0..5u32)
             .map(|i| Rollout {
                 prompt: vec![special::BOS, 65 + i],
@@ -340,26 +402,47 @@ mod tests {
                 advantage: i as f32 - 2.0,
             })
             .collect();
-        let settings = UpdateSettings {
-            clip: Clip::default(),
-            aggregation: LossAggregation::SequenceMean,
-            kl_beta: 0.0,
-            temperature: 0.7,
-        };
-        let varmap = init_weights(&config, 1, &device).expect("init");
-        let model =
-            TinyReasoner::new(config.clone(), VarBuilder::from_varmap(&varmap, DType::F32, &device)).expect("model");
+        let (varmap, model) = small_model(&device);
         let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
-        let (g_whole, whole) = policy_gradients(&model, None, &optimizer, &rollouts, settings, 10_000).expect("whole");
-        let (g_split, split) = policy_gradients(&model, None, &optimizer, &rollouts, settings, 1).expect("split");
+        let (g_whole, whole) = policy_gradients(&model, None, &optimizer, &rollouts, SETTINGS, 10_000).expect("whole");
+        let (g_split, split) = policy_gradients(&model, None, &optimizer, &rollouts, SETTINGS, 1).expect("split");
         assert!((whole.loss - split.loss).abs() < 1e-5, "{} vs {}", whole.loss, split.loss);
         assert!((whole.entropy - split.entropy).abs() < 1e-4);
-        for (name, var) in varmap.data().lock().expect("lock").iter() {
-            let a = g_whole.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
-            let b = g_split.get(var.as_tensor()).expect("gradient").flatten_all().expect("flat");
-            let diff =
-                (a - b).expect("diff").abs().expect("abs").max(0).expect("max").to_scalar::<f32>().expect("scalar");
-            assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+        assert_same_gradients(&varmap, &g_whole, &g_split);
+    }
+
+    /// A group's completions forwarded after one shared copy of their prompt give the loss,
+    /// entropy and gradient they give each in a row of its own (rollouts interleaved with
+    /// another prompt's share nothing), and fewer positions are forwarded.
+    #[test]
+    fn a_shared_prompt_gives_the_gradient_of_separate_rows() {
+        let device = Device::Cpu;
+        let prompts = [vec![special::BOS, 70, 71, 72, 73], vec![special::BOS, 80, 81]];
+        let group = |p: usize| -> Vec<Rollout> {
+            (0..3)
+                .map(|m| Rollout {
+                    prompt: prompts[p].clone(),
+                    completion: (0..(1 + 2 * m + p)).map(|k| 97 + ((m + 3 * k + p) % 11) as u32).collect(),
+                    logprobs: vec![-5.0 + m as f32; 1 + 2 * m + p],
+                    advantage: m as f32 - 1.0 + p as f32 * 0.5,
+                })
+                .collect()
+        };
+        let (a, b) = (group(0), group(1));
+        let grouped: Vec<Rollout> = a.iter().chain(&b).cloned().collect();
+        let interleaved: Vec<Rollout> = a.iter().zip(&b).flat_map(|(x, y)| [x.clone(), y.clone()]).collect();
+        let (varmap, model) = small_model(&device);
+        let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
+        for aggregation in [LossAggregation::SequenceMean, LossAggregation::TokenMean] {
+            let settings = UpdateSettings { aggregation, ..SETTINGS };
+            let (g_shared, shared) =
+                policy_gradients(&model, None, &optimizer, &grouped, settings, 10_000).expect("shared");
+            let (g_alone, alone) =
+                policy_gradients(&model, None, &optimizer, &interleaved, settings, 10_000).expect("alone");
+            assert!((shared.loss - alone.loss).abs() < 1e-5, "{} vs {}", shared.loss, alone.loss);
+            assert!((shared.entropy - alone.entropy).abs() < 1e-4, "{} vs {}", shared.entropy, alone.entropy);
+            assert_same_gradients(&varmap, &g_shared, &g_alone);
+            assert!(shared.tokens < alone.tokens, "{} positions shared vs {} alone", shared.tokens, alone.tokens);
         }
     }
 }
