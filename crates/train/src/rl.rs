@@ -632,8 +632,7 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
                 )));
             }
             let passes = if reference.is_some() { 4.0 } else { 3.0 };
-            state.train_flops +=
-                passes * model_config.flops_per_token(s.tokens / rollouts.len().max(1) / 2) * s.tokens as f64;
+            state.train_flops += passes * model_config.flops_per_token(s.context.round() as usize) * s.tokens as f64;
             if let Some(a) = &config.anchor {
                 state.train_flops += 3.0 * model_config.flops_per_token(a.seq_len / 2) * s.anchor_tokens as f64;
             }

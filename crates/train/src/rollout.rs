@@ -69,8 +69,11 @@ pub struct UpdateStats {
     /// Norm of the gradient the policy's AdamW steps on, before clipping (the anchor's
     /// included when it shares the policy's moments).
     pub grad_norm: f64,
-    /// Sequence positions of rollouts processed (for FLOP accounting).
+    /// Sequence positions of rollouts processed, padding included (for FLOP accounting).
     pub tokens: usize,
+    /// Mean number of keys a rollout position attends to (for FLOP accounting): a
+    /// completion token sees its prompt and the completion before it.
+    pub context: f64,
     /// Sequence positions of the anchor's traces processed (for FLOP accounting).
     pub anchor_tokens: usize,
     /// The anchor's cross-entropy on its traces (0 without an anchor).
@@ -101,6 +104,14 @@ struct PolicyBatch {
 fn row_len(members: &[&Rollout]) -> usize {
     let shared = members.first().map_or(0, |r| r.prompt.len().saturating_sub(1));
     shared + members.iter().map(|r| r.completion.len()).sum::<usize>()
+}
+
+/// The keys the positions of a row holding `members` attend to, summed: the shared prompt
+/// position `i` sees `i + 1`, a completion's `j`-th position the shared prompt and `j + 1`.
+fn row_attention(members: &[&Rollout]) -> usize {
+    let shared = members.first().map_or(0, |r| r.prompt.len().saturating_sub(1));
+    let triangle = |n: usize| n * (n + 1) / 2;
+    triangle(shared) + members.iter().map(|r| r.completion.len() * shared + triangle(r.completion.len())).sum::<usize>()
 }
 
 /// The batch of `rows` (each the rollouts of one prompt), whose completion tokens weigh
@@ -283,7 +294,10 @@ fn policy_gradients(
             _ => rows.push(vec![i]),
         }
     }
-    let length = |row: &Vec<usize>| row_len(&row.iter().map(|&i| &rollouts[i]).collect::<Vec<_>>());
+    let members = |row: &Vec<usize>| row.iter().map(|&i| &rollouts[i]).collect::<Vec<_>>();
+    let length = |row: &Vec<usize>| row_len(&members(row));
+    let (attended, positions) =
+        rows.iter().fold((0, 0), |(keys, n), row| (keys + row_attention(&members(row)), n + length(row)));
     rows.sort_by_cached_key(length);
     let mut chunks: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
     for row in rows {
@@ -336,6 +350,7 @@ fn policy_gradients(
     }
     let grads = total.ok_or_else(|| crate::Error::Config("a policy update needs at least one rollout".into()))?;
     let count = lengths.iter().sum::<usize>().max(1) as f64;
+    stats.context = attended as f64 / positions.max(1) as f64;
     stats.ratio_error = ratio_sum / count;
     stats.entropy = entropy_sum / count;
     stats.loss_stats =
@@ -444,5 +459,21 @@ mod tests {
             assert_same_gradients(&varmap, &g_shared, &g_alone);
             assert!(shared.tokens < alone.tokens, "{} positions shared vs {} alone", shared.tokens, alone.tokens);
         }
+    }
+
+    /// The attention a shared row costs, counted by hand: prompt positions 0, 1, 2 see 1,
+    /// 2 and 3 keys; a 2-token completion's positions see 3 + 1 and 3 + 2; a 1-token one's
+    /// 3 + 1.
+    #[test]
+    fn a_shared_row_counts_the_keys_each_position_sees() {
+        let rollout = |c: usize| Rollout {
+            prompt: vec![1, 2, 3, 4],
+            completion: vec![5; c],
+            logprobs: vec![0.0; c],
+            advantage: 0.0,
+        };
+        let (a, b) = (rollout(2), rollout(1));
+        assert_eq!(row_attention(&[&a, &b]), 6 + 9 + 4);
+        assert_eq!(row_len(&[&a, &b]), 3 + 2 + 1);
     }
 }
