@@ -148,6 +148,13 @@ fn policy_batch(
             if c == 0 {
                 continue; // nothing to learn from, and no position to hold it
             }
+            if r.logprobs.len() != c || w.len() != c {
+                return Err(crate::Error::Config(format!(
+                    "a rollout has {c} completion tokens but {} log-probs and {} weights",
+                    r.logprobs.len(),
+                    w.len()
+                )));
+            }
             inputs[at] = last;
             inputs[at + 1..at + c].copy_from_slice(&r.completion[..c.saturating_sub(1)]);
             targets[at..at + c].copy_from_slice(&r.completion);
@@ -475,5 +482,20 @@ mod tests {
         let (a, b) = (rollout(2), rollout(1));
         assert_eq!(row_attention(&[&a, &b]), 6 + 9 + 4);
         assert_eq!(row_len(&[&a, &b]), 3 + 2 + 1);
+    }
+
+    #[test]
+    fn a_rollout_whose_log_probs_do_not_match_its_tokens_is_refused() {
+        let device = Device::Cpu;
+        let (varmap, model) = small_model(&device);
+        let optimizer = AdamW::for_varmap(&varmap, AdamWConfig::default()).expect("optimizer");
+        let rollout = Rollout {
+            prompt: vec![special::BOS, 70],
+            completion: vec![97, 98, 99],
+            logprobs: vec![-1.0; 2],
+            advantage: 1.0,
+        };
+        let err = policy_gradients(&model, None, &optimizer, &[rollout], SETTINGS, 4096).err().expect("refused");
+        assert!(err.to_string().contains("3 completion tokens but 2 log-probs"), "{err}");
     }
 }
