@@ -495,7 +495,9 @@ mod tests {
             logprobs: vec![-1.0; 2],
             advantage: 1.0,
         };
-        let err = policy_gradients(&model, None, &optimizer, &[rollout], SETTINGS, 4096).err().expect("refused");
+        let Err(err) = policy_gradients(&model, None, &optimizer, &[rollout], SETTINGS, 4096) else {
+            panic!("a mismatched rollout was accepted");
+        };
         assert!(err.to_string().contains("3 completion tokens but 2 log-probs"), "{err}");
     }
 }
