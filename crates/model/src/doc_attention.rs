@@ -49,7 +49,8 @@ pub struct Document {
     pub len: usize,
     /// The index, within the row, of an earlier document this one continues: it attends to
     /// all of that document's positions before its own, and its rotary positions count on
-    /// from that document's length. `None`: a document of its own.
+    /// from that document's length (one level: not the positions that one continues in
+    /// turn). `None`: a document of its own.
     pub continues: Option<usize>,
 }
 
