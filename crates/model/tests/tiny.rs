@@ -26,6 +26,37 @@ fn small_config(tie: bool) -> TinyConfig {
     }
 }
 
+/// The weights of `init_weights(config, seed)` times 10 (sharp attention), as f64 variables.
+fn sharp_f64_weights(config: &TinyConfig, seed: u64) -> VarMap {
+    let varmap32 = init_weights(config, seed, &Device::Cpu).expect("init");
+    let varmap = VarMap::new();
+    for (name, var) in varmap32.data().lock().expect("lock").iter() {
+        let t = (var.as_tensor() * 10.0).and_then(|t| t.to_dtype(DType::F64)).expect("f64");
+        varmap.data().lock().expect("lock").insert(name.clone(), Var::from_tensor(&t).expect("var"));
+    }
+    varmap
+}
+
+/// Asserts that two gradients agree on every variable of `varmap`, to `tolerance` of the
+/// variable's largest gradient entry.
+fn assert_same_gradients(
+    varmap: &VarMap,
+    a: &candle_core::backprop::GradStore,
+    b: &candle_core::backprop::GradStore,
+    tolerance: f64,
+) {
+    for (name, var) in varmap.data().lock().expect("lock").iter() {
+        let read = |g: &candle_core::backprop::GradStore| {
+            let g = g.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_dtype(DType::F64));
+            g.and_then(|g| g.to_vec1::<f64>()).expect("vec")
+        };
+        let (a, b) = (read(a), read(b));
+        let scale = a.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-6);
+        let worst = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst / scale < tolerance, "{name}: gradients differ by {worst} (largest {scale})");
+    }
+}
+
 /// The weights of a var map as plain vectors.
 fn plain_weights(varmap: &VarMap) -> HashMap<String, Vec<f32>> {
     varmap
@@ -188,12 +219,7 @@ fn every_parameter_receives_a_gradient() {
 fn gradients_match_finite_differences_in_f64() {
     let config = small_config(false);
     let device = Device::Cpu;
-    let varmap32 = init_weights(&config, 5, &device).expect("init");
-    let varmap = VarMap::new();
-    for (name, var) in varmap32.data().lock().expect("lock").iter() {
-        let t = (var.as_tensor() * 10.0).and_then(|t| t.to_dtype(DType::F64)).expect("f64");
-        varmap.data().lock().expect("lock").insert(name.clone(), Var::from_tensor(&t).expect("var"));
-    }
+    let varmap = sharp_f64_weights(&config, 5);
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F64, &device)).expect("model");
     let tokens: Vec<u32> = "count: a, b, c".bytes().map(u32::from).collect();
     for fused in [false, true] {
@@ -273,15 +299,7 @@ fn fused_document_attention_matches_the_dense_mask() {
         loss(&dense).and_then(|l| l.backward()).expect("dense"),
         loss(&fused).and_then(|l| l.backward()).expect("fused"),
     );
-    for (name, var) in varmap.data().lock().expect("lock").iter() {
-        let read = |g: &candle_core::backprop::GradStore| {
-            g.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f32>()).expect("vec")
-        };
-        let (a, b) = (read(&dense_grads), read(&fused_grads));
-        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
-        let worst = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-        assert!(worst / scale < 1e-4, "{name}: gradients differ by {worst} (largest {scale})");
-    }
+    assert_same_gradients(&varmap, &dense_grads, &fused_grads, 1e-4);
 }
 
 /// Completions that continue one shared copy of their prompt get the logits, and through
@@ -291,12 +309,7 @@ fn completions_sharing_a_prompt_see_what_they_would_see_alone() {
     let config = small_config(false);
     let device = Device::Cpu;
     // In f64, so that any difference beyond rounding is a fault.
-    let varmap32 = init_weights(&config, 5, &device).expect("init");
-    let varmap = VarMap::new();
-    for (name, var) in varmap32.data().lock().expect("lock").iter() {
-        let t = (var.as_tensor() * 10.0).and_then(|t| t.to_dtype(DType::F64)).expect("f64");
-        varmap.data().lock().expect("lock").insert(name.clone(), Var::from_tensor(&t).expect("var"));
-    }
+    let varmap = sharp_f64_weights(&config, 5);
     let model = TinyReasoner::new(config, VarBuilder::from_varmap(&varmap, DType::F64, &device)).expect("model");
     let prompt: Vec<u32> = vec![3, 17, 99, 42, 7];
     let completions: Vec<Vec<u32>> = vec![vec![11, 12, 13, 14], vec![200, 5, 9, 77, 31, 8], vec![60]];
@@ -361,15 +374,7 @@ fn completions_sharing_a_prompt_see_what_they_would_see_alone() {
         loss(&dense).and_then(|l| l.backward()).expect("dense"),
         loss(&fused).and_then(|l| l.backward()).expect("fused"),
     );
-    for (name, var) in varmap.data().lock().expect("lock").iter() {
-        let read = |g: &candle_core::backprop::GradStore| {
-            g.get(var.as_tensor()).expect("grad").flatten_all().and_then(|g| g.to_vec1::<f64>()).expect("vec")
-        };
-        let (a, b) = (read(&dense_grads), read(&fused_grads));
-        let scale = a.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-6);
-        let worst = a.iter().zip(&b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
-        assert!(worst / scale < 1e-10, "{name}: gradients differ by {worst} (largest {scale})");
-    }
+    assert_same_gradients(&varmap, &dense_grads, &fused_grads, 1e-10);
 }
 
 #[test]
