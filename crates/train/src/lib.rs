@@ -6,7 +6,6 @@ pub mod curriculum;
 pub mod data;
 pub mod grpo;
 pub mod heldout;
-pub mod memory;
 pub mod noise;
 pub mod optim;
 pub mod pretrain;

@@ -646,8 +646,6 @@ pub fn rl(out: &Path, config: Option<RlConfig>, resume: bool, stop_after: Option
         }
         let update_seconds = updating.elapsed().as_secs_f64();
         state.step += 1;
-        // This step's rollouts, caches and gradients are freed; their sizes will not recur.
-        crate::memory::release_memory();
         state.seconds += started.elapsed().as_secs_f64();
 
         // 4. Log.
