@@ -11,7 +11,7 @@
 //! (32 MiB) from the heap, and one arena, so that a buffer freed on one thread serves the
 //! next allocation on any. Freed blocks coalesce at once, and the heap stays at a step's
 //! peak. jemalloc, used before, had to be purged every RL step (its never-decaying dirty
-//! pages do not coalesce, and a run grew by gigabytes a step); on 6-step RL runs of the
+//! pages do not coalesce, and a run grew by 0.6–2.5 GB a step); on 6-step RL runs of the
 //! 4-layer reasoner this setup took 116 s against jemalloc's 132 s, with 2.6 GB resident
 //! against 5.2 GB (docs/rl-notebook.md, session 27).
 
