@@ -37,6 +37,7 @@ pub fn keep_freed_memory() {
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
 
     /// Bytes of heap glibc holds, in use or free.
     #[allow(unsafe_code)]
@@ -50,28 +51,34 @@ mod tests {
 
     /// Regression: an RL step's buffers change size every step. glibc's defaults unmapped
     /// them on every free, and jemalloc (never returning pages) grew by gigabytes a step.
-    /// Here rounds of buffers of shuffled sizes, several alive at once, are kept when freed
-    /// and reused: the heap holds them after each round and stops growing.
+    /// Here rounds of buffers of shuffled sizes, six alive at once, are kept when freed and
+    /// reused: after each round the heap still holds at least the most that was ever alive
+    /// at once, and never twice that.
     #[test]
     fn buffers_of_changing_sizes_reuse_the_heap() {
         keep_freed_memory();
         let mut live: std::collections::VecDeque<Vec<u8>> = Default::default();
-        let mut heap_after = Vec::new();
-        let mut state = 7u64; // a seeded sequence of sizes, 1–31 MiB
+        let (mut heap_after, mut peak_live) = (Vec::new(), 0usize);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for _round in 0..6 {
             for _ in 0..40 {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                let mb = 1 + (state >> 33) as usize % 31;
+                let mb: usize = rng.random_range(1..=31);
                 live.push_back(vec![1u8; mb << 20]);
                 if live.len() > 6 {
                     live.pop_front();
                 }
+                peak_live = peak_live.max(live.iter().map(Vec::len).sum());
             }
             live.clear();
             heap_after.push(heap_bytes());
         }
-        let (settled, last) = (heap_after[1], heap_after[5]);
-        assert!(last > 64 << 20, "freed buffers were handed back: {heap_after:?} bytes after each round");
-        assert!(last < settled + 4 * SLACK, "the heap kept growing: {heap_after:?} bytes after each round");
+        let last = heap_after[5];
+        assert!(last >= peak_live, "freed buffers were handed back: {heap_after:?} bytes after each round");
+        // Fragmentation costs up to about 1.5× here (seeds 1–3 and 7); an allocator that
+        // does not reuse would hold the nearly 4 GB of all rounds.
+        assert!(
+            last < 2 * peak_live + SLACK,
+            "the heap holds over twice the most ever alive ({peak_live} bytes): {heap_after:?} after each round"
+        );
     }
 }
